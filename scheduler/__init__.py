@@ -1,0 +1,32 @@
+"""The scheduling domain core: one source of truth for the app, training and evaluation.
+
+events -> prompt -> (model) -> completion -> parse -> score / reward -> results
+"""
+
+from scheduler.data import load_problems, load_split, split_names
+from scheduler.errors import SchedulerError
+from scheduler.events import Event, Problem, format_time, parse_problem, parse_time
+from scheduler.generator import GeneratorConfig, PRESETS, generate_problem, generate_rows, problem_to_row
+from scheduler.parsing import ParsedCompletion, completion_text, extract_events, parse_completion
+from scheduler.prompts import SYSTEM_PROMPT, USER_TEMPLATE, build_messages, user_message
+from scheduler.reference import reference_answer, render_schedule
+from scheduler.rewards import (
+    Breakdown,
+    breakdown,
+    format_reward,
+    order_reward,
+    reward_funcs,
+    score_reward,
+    score_reward_compat,
+)
+from scheduler.scoring import VERDICTS, Verdict, aggregate, judge, score_completion, score_row
+from scheduler.solver import Solution, solve
+
+__all__ = [
+    "Breakdown", "Event", "GeneratorConfig", "PRESETS", "ParsedCompletion", "Problem", "SYSTEM_PROMPT",
+    "SchedulerError", "Solution", "USER_TEMPLATE", "VERDICTS", "Verdict", "aggregate", "breakdown",
+    "build_messages", "completion_text", "extract_events", "format_reward", "format_time", "generate_problem",
+    "generate_rows", "judge", "load_problems", "load_split", "order_reward", "parse_completion", "parse_problem",
+    "parse_time", "problem_to_row", "reference_answer", "render_schedule", "reward_funcs", "score_completion",
+    "score_reward", "score_reward_compat", "score_row", "solve", "split_names", "user_message",
+]

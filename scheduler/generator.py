@@ -1,0 +1,194 @@
+"""A seeded generator of scheduling problems matching the canonical distribution, plus a harder preset.
+
+Follows ``DATASET-SPEC.md`` (the canonical generator's distribution, in numbers) the reasoning-gym
+way: a config dataclass with ranges and a ``validate()``, and item ``idx`` drawn from its own
+``Random`` seeded by (preset, seed, idx) -- random access, deterministic, no global state.
+Every row carries its optimal schedule. Rows equal to a canonical test problem (or a vendored hard
+test problem) are never produced: such a draw is rejected and drawn again.
+
+    python -m scheduler.generator --preset hard --n 100 --seed 2026 --out data/hard/test.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from scheduler.errors import SchedulerError
+from scheduler.events import Event, Problem
+from scheduler.solver import solve
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+LAST_MINUTE = 23 * 60 + 59
+
+
+@lru_cache(maxsize=1)
+def event_names() -> dict[str, list[str]]:
+    """The 5 categories x 10 names the canonical generator draws from."""
+    with open(DATA_DIR / "event-names-by-category.json", encoding="utf-8") as f:
+        return json.load(f)
+
+
+@dataclass
+class GeneratorConfig:
+    """Ranges of one preset. ``mix_categories`` draws names from every category (needed above 10 events)."""
+
+    min_events: int = 4
+    max_events: int = 8
+    durations: tuple[int, ...] = (15, 30, 45, 60, 75, 90, 105, 120)
+    latest_start: int = 21 * 60 + 59
+    overlap_probability: float = 0.2
+    min_overlaps: int = 1
+    max_overlap_ratio: float = 0.4
+    min_priority_ratio: float = 0.2
+    max_priority_ratio: float = 0.4
+    mix_categories: bool = False
+    max_attempts: int = 10_000
+
+    def validate(self) -> None:
+        if not 1 <= self.min_events <= self.max_events:
+            raise SchedulerError(f"min_events ({self.min_events}) must be >= 1 and <= max_events ({self.max_events}).")
+        pool = 50 if self.mix_categories else 10
+        if self.max_events > pool:
+            raise SchedulerError(f"max_events ({self.max_events}) exceeds the {pool} names available; set mix_categories.")
+        if not self.durations or min(self.durations) <= 0:
+            raise SchedulerError("durations must be positive minutes.")
+        if not 0.0 <= self.overlap_probability <= 1.0:
+            raise SchedulerError("overlap_probability must be within [0, 1].")
+        if not 0.0 <= self.min_priority_ratio <= self.max_priority_ratio <= 1.0:
+            raise SchedulerError("priority ratios must satisfy 0 <= min <= max <= 1.")
+
+
+PRESETS: dict[str, GeneratorConfig] = {
+    # The canonical distribution (DATASET-SPEC.md).
+    "canonical": GeneratorConfig(),
+    # Harder: 10-16 events over the same day, more deliberate conflicts, more allowed overlapping pairs.
+    "hard": GeneratorConfig(
+        min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
+        mix_categories=True,
+    ),
+}
+
+
+def problem_key(problem: Problem) -> tuple:
+    """Identity of a problem regardless of listing order."""
+    return (frozenset(ev.as_strings() for ev in problem.events), problem.priorities)
+
+
+@lru_cache(maxsize=1)
+def _excluded_keys() -> frozenset:
+    keys = set()
+    for path in (DATA_DIR / "events-scheduling" / "test.jsonl", DATA_DIR / "hard" / "test.jsonl"):
+        if path.exists():
+            with open(path, encoding="utf-8") as f:
+                for line in f:
+                    if line.strip():
+                        keys.add(problem_key(Problem.from_row(json.loads(line))))
+    return frozenset(keys)
+
+
+def _count_overlaps(events: list[Event]) -> int:
+    # The canonical filter's test: touching counts.
+    return sum(
+        1
+        for i in range(len(events))
+        for j in range(i + 1, len(events))
+        if events[i].start <= events[j].end and events[j].start <= events[i].end
+    )
+
+
+def _draw(rng: random.Random, cfg: GeneratorConfig) -> Problem:
+    names_by_cat = event_names()
+    for _ in range(cfg.max_attempts):
+        if cfg.mix_categories:
+            pool = [n for names in names_by_cat.values() for n in names]
+        else:
+            pool = list(names_by_cat[rng.choice(sorted(names_by_cat))])
+        n = rng.randint(cfg.min_events, cfg.max_events)
+        events: list[Event] = []
+        for i in range(n):
+            name = pool.pop(rng.randrange(len(pool)))
+            while True:
+                duration = rng.choice(cfg.durations)
+                if i > 0 and rng.random() < cfg.overlap_probability:
+                    other = rng.choice(events)
+                    start = rng.randint(other.start, other.end - 1)
+                else:
+                    start = rng.randint(0, cfg.latest_start)
+                if start + duration <= LAST_MINUTE:  # every event ends the same day
+                    break
+            events.append(Event(name, start, start + duration))
+        overlaps = _count_overlaps(events)
+        if not cfg.min_overlaps <= overlaps <= cfg.max_overlap_ratio * n:
+            continue
+        lo = max(1, int(n * cfg.min_priority_ratio))
+        hi = max(lo, int(n * cfg.max_priority_ratio))
+        priorities = [ev.name for ev in rng.sample(events, rng.randint(lo, hi))]
+        events.sort(key=lambda e: (e.start, e.end, e.name))
+        return Problem.create(events, priorities)
+    raise SchedulerError("The generator could not satisfy its overlap constraints; loosen the preset.")
+
+
+def generate_problem(idx: int, seed: int = 0, preset: str | GeneratorConfig = "canonical", exclude_test: bool = True) -> Problem:
+    """Problem number ``idx`` of a (preset, seed) stream; the same arguments always give the same problem."""
+    cfg = PRESETS[preset] if isinstance(preset, str) else preset
+    name = preset if isinstance(preset, str) else "custom"
+    rng = random.Random(f"{name}:{seed}:{idx}")
+    excluded = _excluded_keys() if exclude_test else frozenset()
+    while True:
+        problem = _draw(rng, cfg)
+        if problem_key(problem) not in excluded:
+            return problem
+
+
+def problem_to_row(problem: Problem) -> dict:
+    """Dataset columns plus ``optimal_schedule`` ([name, start, end] triples in order)."""
+    solution = solve(problem)
+    return {
+        "events": [list(ev.as_strings()) for ev in problem.events],
+        "priority_events": list(problem.priority_order),
+        "optimal_score": solution.score,
+        "prompt": problem.to_prompt(),
+        "optimal_schedule": [list(ev.as_strings()) for ev in solution.events],
+    }
+
+
+def generate_rows(n: int, seed: int = 0, preset: str | GeneratorConfig = "canonical", exclude_test: bool = True, start: int = 0) -> list[dict]:
+    """``n`` rows of a preset; never a canonical (or vendored hard) test problem when ``exclude_test``."""
+    cfg = PRESETS.get(preset) if isinstance(preset, str) else preset
+    if cfg is None:
+        raise SchedulerError(f"Unknown generator preset {preset!r}; choose from {sorted(PRESETS)}.")
+    cfg.validate()
+    return [problem_to_row(generate_problem(i, seed, preset, exclude_test)) for i in range(start, start + n)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Generate scheduling problems as JSONL.")
+    parser.add_argument("--preset", default="canonical", choices=sorted(PRESETS))
+    parser.add_argument("--n", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="-", help="output JSONL path, or - for stdout")
+    parser.add_argument("--no-exclude", action="store_true", help="do not exclude vendored test problems")
+    args = parser.parse_args(argv)
+    rows = generate_rows(args.n, args.seed, args.preset, exclude_test=not args.no_exclude)
+    text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    if args.out == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        tmp = f"{args.out}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, args.out)
+        print(f"wrote {len(rows)} {args.preset} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,239 @@
+"""Rewards for GRPO (TRL reward functions) and the per-completion breakdown the app and eval show.
+
+Three parts, as in the original project: format (10), chronological order (20) and score
+(70 x achieved / optimal). Two modes differ only in what counts as an overlap in the score part:
+
+- ``compat`` reproduces the original training rewards exactly. Their overlap test counted *touching*
+  events (one ends 10:00, the next starts 10:00) as overlapping, and dropped both events of every
+  overlapping pair before scoring -- while the published evaluation and the dataset's optimum allow
+  touching events. So under ``compat`` an optimal schedule with touching events scores below 70.
+- ``default`` uses one convention everywhere (the solver's and the evaluation's): touching is
+  allowed. The optimal schedule always earns the full 100.
+
+Every function here accepts any string (or conversational completion) and never raises.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Iterable, Sequence
+
+from scheduler.parsing import completion_text, extract_events, parse_completion, strict_format_ok
+from scheduler.scoring import judge, problem_strings
+
+FORMAT_POINTS = 10.0
+ORDER_POINTS = 20.0
+SCORE_POINTS = 70.0
+MODES = ("default", "compat")
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _overlap(a: tuple[str, int, int], b: tuple[str, int, int], touching: bool) -> bool:
+    if touching:
+        return a[1] <= b[2] and a[2] >= b[1]
+    return a[1] < b[2] and a[2] > b[1]
+
+
+def format_points(text: str) -> float:
+    return FORMAT_POINTS if strict_format_ok(text) else 0.0
+
+
+def order_points(scheduled: Sequence[tuple[str, str, str]]) -> float:
+    """20 when at least two events are listed with strictly increasing start times."""
+    if len(scheduled) < 2:
+        return 0.0
+    starts = [_minutes(s) for _, s, _ in scheduled]
+    return ORDER_POINTS if all(starts[i] < starts[i + 1] for i in range(len(starts) - 1)) else 0.0
+
+
+def score_points(
+    scheduled: Sequence[tuple[str, str, str]],
+    events: Iterable,
+    priorities: Iterable[str],
+    optimal: float,
+    mode: str = "default",
+) -> tuple[float, list[tuple[str, str]]]:
+    """70 x (weighted duration of the non-overlapping scheduled events) / optimal, and the overlapping pairs.
+
+    Any unknown event or fewer than two distinct known events gives 0 (not a schedule). Both events
+    of each overlapping pair are dropped, so overlaps cost more than they gain.
+    """
+    known = problem_strings(events)
+    existing = {ev for ev in scheduled if ev in known}
+    if len(existing) < len(scheduled) or len(existing) < 2 or not optimal or optimal <= 0:
+        return 0.0, []
+    spans = sorted((name, _minutes(s), _minutes(e)) for name, s, e in existing)
+    touching = mode == "compat"
+    clashing: set[tuple[str, int, int]] = set()
+    pairs: list[tuple[str, str]] = []
+    for i in range(len(spans)):
+        for j in range(i + 1, len(spans)):
+            if _overlap(spans[i], spans[j], touching):
+                clashing.update((spans[i], spans[j]))
+                pairs.append((spans[i][0], spans[j][0]))
+    prio = set(priorities)
+    achieved = sum((2 if n in prio else 1) * (e - s) for n, s, e in spans if (n, s, e) not in clashing)
+    return SCORE_POINTS * achieved / optimal, pairs
+
+
+def _columns(kwargs: dict, n: int) -> tuple[list, list, list]:
+    def col(name):
+        value = kwargs.get(name)
+        return list(value) if isinstance(value, (list, tuple)) and len(value) == n else [None] * n
+
+    return col("events"), col("priority_events"), col("optimal_score")
+
+
+def format_reward(completions: list, **kwargs) -> list[float]:
+    """10 when the completion has the full ``<think>…</think><schedule><event>…`` format."""
+    return [format_points(completion_text(c)) for c in completions]
+
+
+def order_reward(completions: list, **kwargs) -> list[float]:
+    """20 when the scheduled events are in strictly increasing start order."""
+    return [order_points(extract_events(completion_text(c))) for c in completions]
+
+
+def _score_reward(completions: list, mode: str, kwargs: dict) -> list[float]:
+    events, priorities, optimal = _columns(kwargs, len(completions))
+    out = []
+    for c, ev, pr, opt in zip(completions, events, priorities, optimal):
+        try:
+            points, _ = score_points(extract_events(completion_text(c)), ev or [], pr or [], float(opt or 0), mode)
+        except (TypeError, ValueError):
+            points = 0.0
+        out.append(points)
+    return out
+
+
+def score_reward(completions: list, **kwargs) -> list[float]:
+    """70 x weighted duration / optimal; overlapping events dropped (touching allowed)."""
+    return _score_reward(completions, "default", kwargs)
+
+
+def score_reward_compat(completions: list, **kwargs) -> list[float]:
+    """The original score reward: as ``score_reward`` but touching events count as overlapping."""
+    return _score_reward(completions, "compat", kwargs)
+
+
+REWARD_REGISTRY: dict[str, Callable[..., list[float]]] = {
+    "format": format_reward,
+    "order": order_reward,
+    "score": score_reward,
+    "score_compat": score_reward_compat,
+}
+
+
+def reward_funcs(mode: str = "default", names: Sequence[str] | None = None) -> list[Callable[..., list[float]]]:
+    """The three reward functions of a mode, or those named (keys of ``REWARD_REGISTRY``)."""
+    if names:
+        unknown = [n for n in names if n not in REWARD_REGISTRY]
+        if unknown:
+            raise ValueError(f"Unknown reward function(s) {unknown}; choose from {sorted(REWARD_REGISTRY)}.")
+        return [REWARD_REGISTRY[n] for n in names]
+    if mode not in MODES:
+        raise ValueError(f"Unknown reward mode {mode!r}; choose from {MODES}.")
+    return [format_reward, order_reward, score_reward if mode == "default" else score_reward_compat]
+
+
+@dataclass
+class Breakdown:
+    """Everything about one completion that the app and the eval display."""
+
+    mode: str
+    format_reward: float
+    order_reward: float
+    score_reward: float
+    total: float
+    verdict: str  # published-rules verdict
+    score: float  # published-rules score (0..1)
+    achieved: int  # weighted duration of the schedule when valid
+    optimal: int
+    has_think: bool
+    strict_format: bool
+    lenient_format: bool
+    think: str | None = None
+    scheduled: list[tuple[str, str, str]] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # scheduled events that exist in the problem
+    unknown: list[tuple[str, str, str]] = field(default_factory=list)  # not (name, start, end) of the problem
+    duplicates: list[str] = field(default_factory=list)
+    out_of_order: list[str] = field(default_factory=list)  # events starting no later than the one before
+    overlapping: list[tuple[str, str]] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)  # problem events not in the schedule
+    failed_rules: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for key in ("scheduled", "unknown", "overlapping"):
+            d[key] = [list(x) for x in d[key]]
+        return d
+
+
+def breakdown(text: object, problem, mode: str = "default", optimal: int | None = None) -> Breakdown:
+    """Reward parts, the published verdict and what went wrong, for one completion; never raises on text."""
+    from scheduler.solver import solve
+
+    if mode not in MODES:
+        raise ValueError(f"Unknown reward mode {mode!r}; choose from {MODES}.")
+    parsed = parse_completion(text)
+    optimal = solve(problem).score if optimal is None else optimal
+    known = {ev.as_strings() for ev in problem.events}
+    scheduled = parsed.events
+    fmt = FORMAT_POINTS if parsed.strict_format else 0.0
+    order = order_points(scheduled)
+    score, pairs = score_points(scheduled, problem.events, problem.priorities, optimal, mode)
+    verdict = judge(parsed.text, problem.events, problem.priorities, optimal)
+
+    seen: set = set()
+    duplicates = []
+    for ev in scheduled:
+        if ev in seen and ev[0] not in duplicates:
+            duplicates.append(ev[0])
+        seen.add(ev)
+    out_of_order = []
+    for prev, cur in zip(scheduled, scheduled[1:]):
+        if _minutes(cur[1]) <= _minutes(prev[1]):
+            out_of_order.append(cur[0])
+    # Overlaps are reported for every known event, even when the score part is 0 for another reason.
+    spans = sorted({(n, _minutes(s), _minutes(e)) for n, s, e in scheduled if (n, s, e) in known})
+    overlapping = pairs or [
+        (a[0], b[0])
+        for i, a in enumerate(spans)
+        for b in spans[i + 1 :]
+        if _overlap(a, b, mode == "compat")
+    ]
+    kept_names = {ev[0] for ev in scheduled if ev in known}
+    failed = []
+    if not parsed.strict_format:
+        failed.append("format")
+    if order == 0.0:
+        failed.append("order")
+    if verdict.verdict != "valid":
+        failed.append(verdict.verdict)
+    return Breakdown(
+        mode=mode,
+        format_reward=fmt,
+        order_reward=order,
+        score_reward=score,
+        total=fmt + order + score,
+        verdict=verdict.verdict,
+        score=verdict.score,
+        achieved=verdict.achieved,
+        optimal=optimal,
+        has_think=parsed.think is not None,
+        strict_format=parsed.strict_format,
+        lenient_format=parsed.lenient_format,
+        think=parsed.think,
+        scheduled=list(scheduled),
+        kept=[ev[0] for ev in scheduled if ev in known],
+        unknown=[ev for ev in scheduled if ev not in known],
+        duplicates=duplicates,
+        out_of_order=out_of_order,
+        overlapping=overlapping,
+        dropped=[ev.name for ev in problem.events if ev.name not in kept_names],
+        failed_rules=failed,
+    )

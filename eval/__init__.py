@@ -1,0 +1,1 @@
+"""Evaluation: score completions (``eval.score``), run models (``eval.run``), build the leaderboard."""

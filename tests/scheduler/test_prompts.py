@@ -1,0 +1,24 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from scheduler import SYSTEM_PROMPT, USER_TEMPLATE, Problem, build_messages, load_split
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "prompts.md"
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside the checkout")
+def test_prompts_match_the_published_ones_byte_for_byte():
+    blocks = re.findall(r"```text\n(.*?)```", SHARED.read_text(encoding="utf-8"), re.S)
+    assert SYSTEM_PROMPT + "\n" == blocks[0]
+    assert USER_TEMPLATE == blocks[1]
+
+
+def test_messages_from_problem_and_from_prompt_agree():
+    row = load_split("test")[0]
+    by_text = build_messages(row["prompt"])
+    by_problem = build_messages(Problem.from_row(row))
+    assert by_text == by_problem
+    assert [m["role"] for m in by_text] == ["system", "user"]
+    assert by_text[1]["content"].endswith(row["prompt"]) and by_text[1]["content"].startswith("Task: create")

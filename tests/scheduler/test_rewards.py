@@ -1,0 +1,98 @@
+import math
+
+from hypothesis import given, settings, strategies as st
+
+from scheduler import (
+    Event,
+    Problem,
+    breakdown,
+    format_reward,
+    load_split,
+    order_reward,
+    reference_answer,
+    reward_funcs,
+    score_reward,
+    score_reward_compat,
+)
+from scheduler.reference import render_schedule
+
+
+def answer(*events, think="ok"):
+    return f"<think>{think}</think>\n" + render_schedule(list(events))
+
+
+ROWS = load_split("test")[:8]
+COLS = {k: [r[k] for r in ROWS] for k in ("events", "priority_events", "optimal_score")}
+
+
+def test_reference_answers_earn_full_reward():
+    completions = [reference_answer(Problem.from_row(r)) for r in ROWS]
+    f, o, s = (fn(completions, **COLS) for fn in reward_funcs("default"))
+    assert f == [10.0] * 8 and o == [20.0] * 8 and all(math.isclose(x, 70.0) for x in s)
+
+
+def test_mixed_batch_valid_and_invalid():
+    good = reference_answer(Problem.from_row(ROWS[0]))
+    completions = [good, "no format at all", good.replace("<think>", "<thinking>"), ""]
+    cols = {k: [v[0]] * 4 for k, v in COLS.items()}
+    assert format_reward(completions, **cols) == [10.0, 0.0, 0.0, 0.0]
+    assert order_reward(completions, **cols) == [20.0, 0.0, 20.0, 0.0]
+    s = score_reward(completions, **cols)
+    assert math.isclose(s[0], 70.0) and s[1] == 0.0 and math.isclose(s[2], 70.0) and s[3] == 0.0
+
+
+def test_conversational_completions_are_accepted():
+    good = reference_answer(Problem.from_row(ROWS[0]))
+    cols = {k: [v[0]] for k, v in COLS.items()}
+    assert format_reward([[{"role": "assistant", "content": good}]], **cols) == [10.0]
+
+
+def test_touching_events_compat_vs_default():
+    a, b = Event("A", 60, 120), Event("B", 120, 180)
+    p = Problem.create([a, b])
+    cols = {"events": [[list(a.as_strings()), list(b.as_strings())]], "priority_events": [[]], "optimal_score": [120]}
+    text = answer(a, b)
+    assert score_reward([text], **cols) == [70.0]
+    # The original reward counted touching events as overlapping and dropped both.
+    assert score_reward_compat([text], **cols) == [0.0]
+    assert breakdown(text, p).total == 100.0 and breakdown(text, p, mode="compat").total == 30.0
+    assert breakdown(text, p, mode="compat").overlapping == [("A", "B")]
+
+
+def test_overlapping_pair_is_dropped_and_unknown_zeroes():
+    a, b, c = Event("A", 60, 120), Event("B", 90, 150), Event("C", 200, 260)
+    p = Problem.create([a, b, c], ["C"])
+    cols = {"events": [[list(e.as_strings()) for e in (a, b, c)]], "priority_events": [["C"]], "optimal_score": [p.optimal_score()]}
+    assert score_reward([answer(a, b, c)], **cols) == [70.0 * 120 / 180]
+    fake = answer(a, Event("Z", 300, 320))
+    assert score_reward([fake], **cols) == [0.0]
+    bd = breakdown(fake, p)
+    assert bd.unknown == [("Z", "05:00", "05:20")] and bd.verdict == "non_existing"
+    dup = answer(a, a, c)
+    assert score_reward([dup], **cols) == [0.0] and breakdown(dup, p).duplicates == ["A"]
+
+
+def test_breakdown_reports_order_and_drops():
+    a, b, c = Event("A", 60, 120), Event("B", 130, 150), Event("C", 200, 260)
+    p = Problem.create([a, b, c])
+    bd = breakdown(answer(c, a), p)
+    assert bd.order_reward == 0.0 and bd.out_of_order == ["A"] and bd.verdict == "unsorted"
+    assert bd.dropped == ["B"] and "order" in bd.failed_rules
+    d = bd.to_dict()
+    assert d["scheduled"][0] == ["C", "03:20", "04:20"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(), st.sampled_from(["default", "compat"]))
+def test_rewards_never_raise_and_stay_in_range(text, mode):
+    cols = {k: [v[0]] for k, v in COLS.items()}
+    f, o, s = (fn([text], **cols)[0] for fn in reward_funcs(mode))
+    assert f in (0.0, 10.0) and o in (0.0, 20.0) and 0.0 <= s <= 70.0
+    bd = breakdown(text, Problem.from_row(ROWS[0]), mode=mode)
+    assert 0.0 <= bd.total <= 100.0
+
+
+def test_missing_or_malformed_columns_give_zero_not_an_error():
+    text = reference_answer(Problem.from_row(ROWS[0]))
+    assert score_reward([text]) == [0.0]
+    assert score_reward([text], events=[None], priority_events=[None], optimal_score=["x"]) == [0.0]

@@ -1,0 +1,287 @@
+"""Generation backends behind one interface, used by the app (streaming) and eval (batches).
+
+- ``TransformersBackend``: ``model.generate`` with left-padded batches, bf16 on a GPU, fp32 on a CPU.
+- ``VLLMBackend``: only where ``vllm`` imports and CUDA is present; a LoRA adapter is served with a
+  ``LoRARequest`` on an engine shared with its base model.
+- ``HeuristicBackend`` (``models.heuristics``): rules that need no model, for baselines.
+
+Both model backends load the same peft adapter folders (``adapter_config.json`` +
+``adapter_model.safetensors``). Every call takes ``SamplingSettings``; the backends apply exactly
+those (a model's own ``generation_config`` defaults such as top_k or repetition_penalty are not
+used), so what a run records is what ran.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import threading
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import Any, Iterator, Sequence
+
+from models.errors import ModelLoadError
+from models.specs import ModelSpec
+from scheduler.errors import SchedulerError
+
+Messages = list[dict]
+BACKENDS = ("auto", "transformers", "vllm")
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    """How to decode; recorded with every run. ``temperature`` 0 means greedy."""
+
+    temperature: float = 0.0
+    top_p: float = 1.0
+    max_new_tokens: int = 1024
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.temperature >= 0:
+            raise SchedulerError(f"The temperature must be 0 (greedy) or positive, not {self.temperature}.")
+        if not 0 < self.top_p <= 1:
+            raise SchedulerError(f"top_p must be in (0, 1], not {self.top_p}.")
+        if not self.max_new_tokens >= 1:
+            raise SchedulerError(f"max_new_tokens must be at least 1, not {self.max_new_tokens}.")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GenerationResult:
+    text: str
+    n_new_tokens: int
+
+
+class Backend(ABC):
+    """Generates assistant replies for chat conversations (lists of {"role", "content"} messages)."""
+
+    name: str = "backend"
+    default_batch_size: int = 8
+
+    def __init__(self, spec: ModelSpec):
+        self.spec = spec
+
+    @abstractmethod
+    def generate(
+        self, conversations: Sequence[Messages], settings: SamplingSettings, batch_size: int | None = None
+    ) -> list[GenerationResult]:
+        """One reply per conversation, in order."""
+
+    def stream(self, messages: Messages, settings: SamplingSettings) -> Iterator[str]:
+        """The reply as it grows (each item is the whole text so far); here, all at once."""
+        yield self.generate([messages], settings)[0].text
+
+    def info(self) -> dict:
+        """What a run records about the model: backend, paths, device, dtype, chat-template hash."""
+        return {"backend": self.name, "model": self.spec.model, "adapter": self.spec.adapter}
+
+
+def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class TransformersBackend(Backend):
+    name = "transformers"
+
+    def __init__(self, spec: ModelSpec, device: str | None = None, trust_remote_code: bool = False):
+        from transformers import GenerationConfig
+
+        from models.loading import load_model
+
+        super().__init__(spec)
+        self.loaded = load_model(spec, device=device, trust_remote_code=trust_remote_code)
+        self.model, self.tokenizer = self.loaded.model, self.loaded.tokenizer
+        self.default_batch_size = 64 if self.loaded.device.startswith("cuda") else 8
+        own = self.model.generation_config
+        eos = own.eos_token_id if isinstance(own.eos_token_id, list) else [own.eos_token_id]
+        eos = [t for t in dict.fromkeys(eos + [self.tokenizer.eos_token_id]) if t is not None]
+        self.eos_ids = set(eos)
+        # Only the token ids survive from the model's defaults; SamplingSettings decide the rest.
+        self.model.generation_config = GenerationConfig(
+            eos_token_id=eos, pad_token_id=self.tokenizer.pad_token_id, bos_token_id=own.bos_token_id
+        )
+
+    def info(self) -> dict:
+        return {"backend": self.name, **self.loaded.info()}
+
+    def _generation_config(self, settings: SamplingSettings):
+        config = copy.deepcopy(self.model.generation_config)
+        config.update(max_new_tokens=settings.max_new_tokens, do_sample=not settings.greedy)
+        if not settings.greedy:
+            # top_k=0 turns off transformers' default top-k of 50: plain temperature + top-p, as vLLM samples.
+            config.update(temperature=settings.temperature, top_p=settings.top_p, top_k=0)
+        return config
+
+    def _encode(self, conversations: Sequence[Messages]):
+        texts = [self.tokenizer.apply_chat_template(list(c), tokenize=False, add_generation_prompt=True)
+                 for c in conversations]
+        # The chat template already writes any special tokens the model expects.
+        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+        return enc.to(self.model.device)
+
+    def _n_tokens(self, row) -> int:
+        """Generated tokens up to and including the first end-of-sequence (the rest is padding)."""
+        ids = row.tolist()
+        for i, token in enumerate(ids):
+            if token in self.eos_ids:
+                return i + 1
+        return len(ids)
+
+    def generate(self, conversations, settings, batch_size=None):
+        import torch
+
+        out: list[GenerationResult] = []
+        config = self._generation_config(settings)
+        if not settings.greedy:
+            torch.manual_seed(settings.seed)
+        for chunk in _chunks(list(conversations), batch_size or self.default_batch_size):
+            enc = self._encode(chunk)
+            with torch.inference_mode():
+                sequences = self.model.generate(**enc, generation_config=config)
+            for row in sequences[:, enc["input_ids"].shape[1] :]:
+                n = self._n_tokens(row)
+                out.append(GenerationResult(self.tokenizer.decode(row[:n], skip_special_tokens=True), n))
+        return out
+
+    def stream(self, messages, settings):
+        """Generation runs in a thread feeding a TextIteratorStreamer; closing the iterator stops it."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        stop = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kwargs):
+                return torch.full((input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        enc = self._encode([messages])
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                if not settings.greedy:
+                    torch.manual_seed(settings.seed)
+                with torch.inference_mode():
+                    self.model.generate(**enc, generation_config=self._generation_config(settings), streamer=streamer,
+                                        stopping_criteria=StoppingCriteriaList([_Stop()]))
+            except BaseException as err:  # surfaced in the caller's thread below
+                errors.append(err)
+                streamer.end()
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        text = ""
+        try:
+            for piece in streamer:
+                text += piece
+                yield text
+        finally:
+            stop.set()
+            thread.join()
+        if errors:
+            raise errors[0]
+
+
+def vllm_available() -> bool:
+    """vLLM can serve here: the package imports and a CUDA device is present."""
+    if importlib.util.find_spec("vllm") is None:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+# One engine per base model, shared by the base and its adapters: {model path: (LLM, lora enabled)}.
+_VLLM_ENGINES: dict[str, tuple[Any, bool]] = {}
+_VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+class VLLMBackend(Backend):
+    name = "vllm"
+    default_batch_size = 512  # vLLM schedules its own batches; this only sets how often eval saves
+
+    def __init__(self, spec: ModelSpec, trust_remote_code: bool = False):
+        from models.loading import resolve_model_path, validate_adapter
+
+        super().__init__(spec)
+        self.model_path = resolve_model_path(spec.model)
+        self.lora_request = None
+        rank = 0
+        if spec.adapter:
+            adapter = validate_adapter(spec.adapter)
+            rank = int(json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get("r", 16))
+            from vllm.lora.request import LoRARequest
+
+            self.lora_request = LoRARequest(adapter.name, 1, str(adapter))  # (name, id, path)
+        self.llm = self._engine(rank, trust_remote_code)
+
+    def _engine(self, rank: int, trust_remote_code: bool):
+        cached = _VLLM_ENGINES.get(self.model_path)
+        if cached is not None and (cached[1] or not rank):
+            return cached[0]
+        from vllm import LLM
+
+        kwargs: dict[str, Any] = {"model": self.model_path, "dtype": "bfloat16", "trust_remote_code": trust_remote_code}
+        if rank:
+            max_rank = next((r for r in _VLLM_LORA_RANKS if r >= rank), rank)
+            kwargs.update(enable_lora=True, max_lora_rank=max_rank, max_loras=1)
+        try:
+            llm = LLM(**kwargs)
+        except Exception as err:
+            raise ModelLoadError(f"vLLM could not load {self.spec.model} ({type(err).__name__}: {err}).") from err
+        _VLLM_ENGINES[self.model_path] = (llm, bool(rank))
+        return llm
+
+    def info(self) -> dict:
+        tokenizer = self.llm.get_tokenizer()
+        from models.loading import chat_template_hash
+
+        return {"backend": self.name, "model": self.spec.model, "model_path": self.model_path,
+                "adapter": self.spec.adapter, "device": "cuda", "dtype": "bfloat16",
+                "chat_template_sha256": chat_template_hash(tokenizer)}
+
+    def generate(self, conversations, settings, batch_size=None):
+        from vllm import SamplingParams
+
+        params = SamplingParams(n=1, temperature=settings.temperature, top_p=settings.top_p,
+                                max_tokens=settings.max_new_tokens, seed=None if settings.greedy else settings.seed)
+        outputs = self.llm.chat([list(c) for c in conversations], params, use_tqdm=False,
+                                lora_request=self.lora_request, add_generation_prompt=True)
+        return [GenerationResult(o.outputs[0].text, len(o.outputs[0].token_ids)) for o in outputs]
+
+
+def choose_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None) -> str:
+    """Which backend ``load_backend`` will use: ``heuristic``, ``vllm`` or ``transformers``."""
+    if prefer not in BACKENDS:
+        raise ModelLoadError(f"Unknown backend {prefer!r}; choose from {', '.join(BACKENDS)}.")
+    if spec.is_heuristic:
+        return "heuristic"
+    if prefer == "vllm" and not vllm_available():
+        raise ModelLoadError("The vLLM backend needs the vllm package and a CUDA GPU; use --backend transformers.")
+    if prefer in ("auto", "vllm") and device in (None, "cuda") and vllm_available():
+        return "vllm"
+    return "transformers"
+
+
+def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None,
+                 trust_remote_code: bool = False) -> Backend:
+    """The backend for ``spec``: a rule for ``heuristic:NAME``, else vLLM where it can run
+    (``prefer="auto"``) and transformers otherwise."""
+    kind = choose_backend(spec, prefer, device)
+    if kind == "heuristic":
+        from models.heuristics import HeuristicBackend
+
+        return HeuristicBackend(spec)
+    if kind == "vllm":
+        return VLLMBackend(spec, trust_remote_code=trust_remote_code)
+    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code)

@@ -1,0 +1,190 @@
+"""Turn a ``ModelSpec`` into a tokenizer and a causal LM, safely and with clear errors.
+
+Safety: weights load from safetensors only (``use_safetensors=True``) and no repository code runs
+unless a caller passes ``trust_remote_code=True`` on purpose. Precision: bf16 on a GPU, fp32 on a CPU.
+Tokenizers pad on the left, as batched generation needs.
+
+A LoRA adapter (a folder saved by peft: ``adapter_config.json`` + ``adapter_model.safetensors``) is
+loaded with ``PeftModel.from_pretrained`` on the fp32 base and merged, then cast: the merged weights
+are rounded once, as a bf16 base would be, and generation runs at plain-model speed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from models.errors import ModelLoadError
+from models.provision import ALIAS as SMOLLM2_ALIAS
+from models.provision import ensure_smollm2
+from models.specs import ModelSpec
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+_HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def hub_offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def resolve_model_path(model: str) -> str:
+    """A local folder for the alias or an existing path; a hub id unchanged; anything else is an error."""
+    if model.lower() == SMOLLM2_ALIAS:
+        return str(ensure_smollm2())
+    path = Path(model).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"The folder {model} has no config.json; it is not a transformers model checkpoint.")
+        return str(path)
+    looks_like_path = model.startswith((".", "/", "~")) or model.count("/") > 1 or path.exists()
+    if looks_like_path or not _HUB_ID_RE.match(model):
+        raise ModelLoadError(
+            f"The model {model!r} is neither a model folder here nor a Hugging Face Hub id (like "
+            f"'Qwen/Qwen2.5-Coder-7B-Instruct'); '{SMOLLM2_ALIAS}' is the embedded base model."
+        )
+    return model
+
+
+def validate_adapter(adapter: str | os.PathLike) -> Path:
+    """The adapter folder, checked: both peft files present, weights as safetensors."""
+    path = Path(adapter).expanduser()
+    if not path.is_dir():
+        raise ModelLoadError(f"The adapter folder {adapter} does not exist; give the folder a peft save_pretrained wrote.")
+    missing = [name for name in ADAPTER_FILES if not (path / name).is_file()]
+    if missing:
+        hint = " (a .bin adapter is not loaded: safetensors only)" if (path / "adapter_model.bin").exists() else ""
+        raise ModelLoadError(
+            f"The adapter folder {adapter} is missing {', '.join(missing)}{hint}; it is not a LoRA adapter saved by peft."
+        )
+    try:
+        json.loads((path / "adapter_config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ModelLoadError(f"The adapter's adapter_config.json in {adapter} is not valid JSON ({err}).") from err
+    return path
+
+
+def pick_device(device: str | None = None) -> str:
+    import torch
+
+    if device:
+        return device
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def default_dtype(device: str):
+    import torch
+
+    return torch.bfloat16 if device.startswith("cuda") else torch.float32
+
+
+def _unavailable(model: str, err: Exception) -> ModelLoadError:
+    """The message for a model that could not be loaded, local folder or hub id."""
+    if Path(model).is_dir():
+        return ModelLoadError(f"Could not load the model in {model}: {type(err).__name__}: {err}")
+    why = "HF_HUB_OFFLINE is set" if hub_offline() else f"{type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
+    return ModelLoadError(
+        f"The model {model!r} is not available locally and could not be fetched from the Hugging Face Hub ({why}). "
+        f"Download it where the hub is reachable (hf download {model}) and pass the local folder."
+    )
+
+
+def load_tokenizer(model_path: str, trust_remote_code: bool = False) -> Any:
+    """The model's tokenizer, padding on the left, with a pad token and a chat template."""
+    from transformers import AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left", trust_remote_code=trust_remote_code)
+    except Exception as err:  # OSError, hub errors, bad files: all mean "cannot load this model"
+        raise _unavailable(model_path, err) from err
+    tokenizer.padding_side = "left"
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    if not tokenizer.chat_template:
+        raise ModelLoadError(f"The tokenizer of {model_path} has no chat template; a chat (instruct) model is needed.")
+    return tokenizer
+
+
+def chat_template_hash(tokenizer: Any) -> str:
+    """sha256 of the chat template: two runs with the same hash saw the same prompts."""
+    return hashlib.sha256((tokenizer.chat_template or "").encode("utf-8")).hexdigest()
+
+
+@dataclass
+class LoadedModel:
+    """A ready-to-generate model with what a run records about it."""
+
+    model: Any
+    tokenizer: Any
+    spec: ModelSpec
+    model_path: str
+    device: str
+    dtype: str
+
+    def info(self) -> dict:
+        return {
+            "model": self.spec.model,
+            "model_path": self.model_path,
+            "adapter": self.spec.adapter,
+            "device": self.device,
+            "dtype": self.dtype,
+            "n_parameters": sum(p.numel() for p in self.model.parameters()),
+            "chat_template_sha256": chat_template_hash(self.tokenizer),
+        }
+
+
+def load_model(
+    spec: ModelSpec,
+    device: str | None = None,
+    dtype: Any = None,
+    trust_remote_code: bool = False,
+) -> LoadedModel:
+    """Tokenizer + causal LM (+ merged LoRA adapter) for ``spec``, in eval mode on ``device``."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    if spec.is_heuristic:
+        raise ModelLoadError(f"{spec.model} is a rule, not a model; use models.generation.load_backend for it.")
+    adapter = validate_adapter(spec.adapter) if spec.adapter else None
+    model_path = resolve_model_path(spec.model)
+    device = pick_device(device)
+    dtype = dtype or default_dtype(device)
+    tokenizer = load_tokenizer(model_path, trust_remote_code)
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            model_path,
+            # An adapter merges in fp32, then the result is cast once.
+            dtype=torch.float32 if adapter else dtype,
+            use_safetensors=True,
+            trust_remote_code=trust_remote_code,
+        )
+    except Exception as err:
+        raise _unavailable(model_path, err) from err
+    if adapter is not None:
+        from peft import PeftModel
+
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                model = PeftModel.from_pretrained(model, str(adapter), is_trainable=False)
+        except Exception as err:  # shape mismatch (adapter of another base), bad tensors
+            raise ModelLoadError(
+                f"The adapter {spec.adapter} does not fit the model {spec.model} ({type(err).__name__}: {err})."
+            ) from err
+        # peft only warns when the file lacks weights for the adapter's layers (e.g. keys saved under other
+        # names): the model would silently run as the base. Refuse instead.
+        missing = [str(w.message) for w in caught if "missing adapter keys" in str(w.message)]
+        if missing:
+            raise ModelLoadError(
+                f"The adapter {spec.adapter} does not fit the model {spec.model}: its file lacks weights the "
+                f"adapter's config promises ({missing[0][:300]})."
+            )
+        model = model.merge_and_unload()
+    model.to(device=device, dtype=dtype)
+    model.eval()
+    return LoadedModel(model, tokenizer, spec, model_path, device, str(dtype).replace("torch.", ""))

@@ -1,0 +1,106 @@
+"""What to load: a model (hub id, local path or alias), an optional LoRA adapter, and presets.
+
+A ``ModelSpec`` is only a description; ``models.loading`` and ``models.generation`` turn it into
+weights. Presets pair a base model with its tuned version, for the app's side-by-side view and for
+``eval.run --preset``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from models.errors import ModelLoadError
+from models.provision import ALIAS as SMOLLM2_ALIAS
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+HEURISTIC_PREFIX = "heuristic:"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A model to run: ``model`` is a hub id, a local folder, ``smollm2-135m-instruct`` (the embedded
+    base) or ``heuristic:NAME`` (a rule, no LLM); ``adapter`` is a local LoRA folder saved by peft."""
+
+    model: str
+    adapter: str | None = None
+    label: str | None = None
+
+    @property
+    def name(self) -> str:
+        """A short human name: the label, else the model (and adapter) folder names."""
+        if self.label:
+            return self.label
+        base = Path(self.model).name if Path(self.model).exists() else self.model
+        return f"{base} + {Path(self.adapter).name}" if self.adapter else base
+
+    @property
+    def is_heuristic(self) -> bool:
+        return self.model.startswith(HEURISTIC_PREFIX)
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A base model and its tuned counterpart.
+
+    ``tuned`` is None while the tuned model is a local adapter that has not been shipped yet;
+    ``missing`` then says so in a sentence callers can show as is.
+    """
+
+    name: str
+    size: str
+    base: ModelSpec
+    tuned_candidate: ModelSpec
+
+    @property
+    def tuned(self) -> ModelSpec | None:
+        adapter = self.tuned_candidate.adapter
+        if adapter is not None and not Path(adapter).is_dir():
+            return None
+        return self.tuned_candidate
+
+    @property
+    def missing(self) -> str | None:
+        if self.tuned is not None:
+            return None
+        return (
+            f"The tuned {self.name} adapter is not in this checkout yet ({self.tuned_candidate.adapter} does not exist); "
+            "only the base model can run."
+        )
+
+    def side(self, which: str) -> ModelSpec:
+        """``base`` or ``tuned``; a missing tuned model is a ModelLoadError with the reason."""
+        if which == "base":
+            return self.base
+        if which == "tuned":
+            if self.tuned is None:
+                raise ModelLoadError(self.missing)
+            return self.tuned
+        raise ModelLoadError(f"A preset side is 'base' or 'tuned', not {which!r}.")
+
+
+SMOLLM2_ADAPTER = REPO_ROOT / "checkpoints" / "smollm2-135m-scheduler-grpo"
+
+PRESETS: dict[str, Preset] = {
+    "smollm2-135m": Preset(
+        name="smollm2-135m",
+        size="135M",
+        base=ModelSpec(SMOLLM2_ALIAS, label="SmolLM2-135M-Instruct"),
+        tuned_candidate=ModelSpec(SMOLLM2_ALIAS, adapter=str(SMOLLM2_ADAPTER), label="smollm2-135m-scheduler-grpo"),
+    ),
+    "qwen-7b": Preset(
+        name="qwen-7b",
+        size="7B",
+        base=ModelSpec("Qwen/Qwen2.5-Coder-7B-Instruct", label="Qwen2.5-Coder-7B-Instruct"),
+        # Published as full (merged) weights, not as an adapter.
+        tuned_candidate=ModelSpec("anakin87/qwen-scheduler-7b-grpo", label="qwen-scheduler-7b-grpo"),
+    ),
+}
+
+
+def resolve_preset(name: str) -> Preset:
+    """The preset called ``name``; an unknown name is a ModelLoadError listing the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ModelLoadError(f"Unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}.") from None

@@ -1,0 +1,162 @@
+"""Loading: LoRA adapters saved by peft, specs, presets and every way a load can fail clearly."""
+
+import json
+
+import pytest
+import torch
+
+from models.errors import ModelLoadError
+from models.generation import SamplingSettings, load_backend
+from models.loading import load_model, resolve_model_path
+from models.specs import PRESETS, ModelSpec, Preset, resolve_preset
+from scheduler import SchedulerError, build_messages, load_split
+
+
+def make_adapter(base_path, out_dir):
+    """A LoRA adapter saved by peft, with random B so it really changes the model."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(1)
+    model = AutoModelForCausalLM.from_pretrained(base_path, use_safetensors=True)
+    peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules="all-linear", init_lora_weights=False))
+    peft_model.save_pretrained(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="module")
+def adapter(tiny_llama, tmp_path_factory):
+    return make_adapter(tiny_llama, tmp_path_factory.mktemp("adapters") / "tiny-lora")
+
+
+def logits(loaded, text="Events:\n- Lunch (12:00 - 13:00)"):
+    ids = loaded.tokenizer(text, return_tensors="pt")
+    with torch.no_grad():
+        return loaded.model(**ids).logits
+
+
+def test_adapter_loads_merged_and_generates(tiny_llama, adapter):
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    assert (adapter / "adapter_model.safetensors").is_file()
+    base = load_model(ModelSpec(str(tiny_llama)))
+    tuned = load_model(ModelSpec(str(tiny_llama), adapter=str(adapter)))
+    assert not torch.allclose(logits(base), logits(tuned), atol=1e-3)  # the adapter is applied
+    # Merging is exact up to float rounding: what generates is what peft trained.
+    unmerged = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(tiny_llama), str(adapter)).eval()
+    ids = tuned.tokenizer("Events:\n- Lunch (12:00 - 13:00)", return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(unmerged(**ids).logits, logits(tuned), atol=1e-4)
+
+    backend = load_backend(ModelSpec(str(tiny_llama), adapter=str(adapter)))
+    (result,) = backend.generate([build_messages(load_split("test")[0]["prompt"])], SamplingSettings(max_new_tokens=8))
+    assert result.n_new_tokens >= 1 and isinstance(result.text, str)
+    assert backend.info()["adapter"] == str(adapter)
+
+
+def test_missing_adapter_folder_is_a_clear_error(tiny_llama, tmp_path):
+    with pytest.raises(ModelLoadError, match="adapter folder .* does not exist"):
+        load_backend(ModelSpec(str(tiny_llama), adapter=str(tmp_path / "nope")))
+
+
+def test_adapter_without_safetensors_is_refused(tiny_llama, adapter, tmp_path):
+    bad = tmp_path / "bin-adapter"
+    bad.mkdir()
+    (bad / "adapter_config.json").write_text((adapter / "adapter_config.json").read_text())
+    (bad / "adapter_model.bin").write_bytes(b"pickle would run here")
+    with pytest.raises(ModelLoadError, match="adapter_model.safetensors.*safetensors only"):
+        load_model(ModelSpec(str(tiny_llama), adapter=str(bad)))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelLoadError, match="missing adapter_config.json, adapter_model.safetensors"):
+        load_model(ModelSpec(str(tiny_llama), adapter=str(empty)))
+
+
+def test_adapter_of_another_model_is_a_clear_error(adapter, tmp_path):
+    from models.tiny import build_tiny_model
+
+    narrow = build_tiny_model(tmp_path / "narrow-llama", arch="llama", hidden_size=32)
+    with pytest.raises(ModelLoadError, match="does not fit the model"):
+        load_model(ModelSpec(str(narrow), adapter=str(adapter)))
+
+
+def test_adapter_with_misnamed_weights_is_refused(tiny_llama, adapter, tmp_path):
+    """peft only warns when the weights are not found (the model would silently run as the base)."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    renamed = tmp_path / "renamed"
+    shutil.copytree(adapter, renamed)
+    tensors = load_file(str(renamed / "adapter_model.safetensors"))
+    save_file({k.replace("base_model.model.", "base_model.model.other."): v for k, v in tensors.items()},
+              str(renamed / "adapter_model.safetensors"))
+    with pytest.raises(ModelLoadError, match="lacks weights"):
+        load_model(ModelSpec(str(tiny_llama), adapter=str(renamed)))
+
+
+def test_weights_only_as_pickle_are_refused(tiny_llama, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_llama, folder)
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(ModelLoadError, match="Could not load the model"):
+        load_model(ModelSpec(str(folder)))
+
+
+def test_model_paths_and_hub_ids(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="neither a model folder"):
+        resolve_model_path(str(tmp_path / "missing-model"))
+    with pytest.raises(ModelLoadError, match="has no config.json"):
+        resolve_model_path(str(tmp_path))
+    assert resolve_model_path("Qwen/Qwen2.5-Coder-7B-Instruct") == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    with pytest.raises(ModelLoadError, match="not available locally.*HF_HUB_OFFLINE is set"):
+        load_model(ModelSpec("nobody-here/no-such-model-xyz"))
+
+
+def test_presets(tmp_path):
+    assert set(PRESETS) == {"smollm2-135m", "qwen-7b"}
+    qwen = resolve_preset("qwen-7b")
+    assert qwen.base.model == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    assert qwen.tuned.model == "anakin87/qwen-scheduler-7b-grpo" and qwen.tuned.adapter is None
+    smol = resolve_preset("smollm2-135m")
+    assert smol.base.model == "smollm2-135m-instruct" and smol.base.adapter is None
+    with pytest.raises(ModelLoadError, match="Unknown preset 'gpt-5'; choose from qwen-7b, smollm2-135m"):
+        resolve_preset("gpt-5")
+
+    missing = Preset("p", "1M", smol.base, ModelSpec("smollm2-135m-instruct", adapter=str(tmp_path / "absent")))
+    assert missing.tuned is None and "does not exist" in missing.missing
+    with pytest.raises(ModelLoadError, match="does not exist"):
+        missing.side("tuned")
+    (tmp_path / "absent").mkdir()
+    assert missing.tuned is not None and missing.missing is None and missing.side("tuned").adapter
+    with pytest.raises(ModelLoadError):
+        missing.side("sideways")
+
+
+def test_model_load_error_is_a_scheduler_error():
+    assert issubclass(ModelLoadError, SchedulerError)
+
+
+def test_heuristics_are_not_models():
+    with pytest.raises(ModelLoadError, match="Unknown heuristic"):
+        load_backend(ModelSpec("heuristic:random"))
+    with pytest.raises(ModelLoadError, match="rule, not a model"):
+        load_model(ModelSpec("heuristic:greedy"))
+
+
+def test_adapter_config_must_be_json(tiny_llama, adapter, tmp_path):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(adapter, broken)
+    (broken / "adapter_config.json").write_text("{not json")
+    with pytest.raises(ModelLoadError, match="not valid JSON"):
+        load_model(ModelSpec(str(tiny_llama), adapter=str(broken)))
+    assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 8

@@ -1,0 +1,56 @@
+"""The page in a real headless Chromium: run an example, see both timelines, the leaderboard, and
+markup in a user's event name shown as text, never run."""
+
+import pytest
+
+from space.browser import CHROMIUM, LANES, load_example, open_page, run_both
+
+pytestmark = pytest.mark.skipif(
+    not __import__("os").path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: run .ci/setup-browser.sh"
+)
+SCRIPT_PROBLEM = "Events:\n- <script>window.__xss = 1; alert('xss')</script> (10:00 - 11:00)\n- Lunch (12:00 - 13:00)\n"
+
+
+@pytest.fixture(scope="module")
+def page(server):
+    with open_page(server) as page:
+        dialogs = []
+        page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+        page.dialogs = dialogs
+        yield page
+
+
+def plot_texts(page, selector):
+    return page.eval_on_selector_all(f"{selector} .js-plotly-plot text", "nodes => nodes.map(n => n.textContent)")
+
+
+def test_run_an_example_shows_both_lanes(page):
+    load_example(page, "test #1")
+    run_both(page)
+    for lane in LANES:
+        card = page.inner_text(f"#{lane}-card")
+        assert "Training reward" in card and "generated in" in card
+        assert page.input_value(f"#{lane}-text textarea").strip()
+        labels = plot_texts(page, f"#{lane}-plot")
+        assert "Networking with engineers" in labels and "12:00" in labels  # rows and the HH:MM axis
+    assert "Networking with engineers" in plot_texts(page, "#solver-plot")
+    assert "Valid schedule" in page.inner_text("#solver-card")
+
+
+def test_script_in_a_name_is_shown_as_text(page):
+    page.get_by_role("tab", name="Paste text").click()
+    page.fill("#paste-box textarea", SCRIPT_PROBLEM)
+    page.click("#paste-button")
+    page.wait_for_function("document.querySelector('#input-status').innerText.includes('xss')", timeout=30_000)
+    assert "<script>window.__xss = 1; alert('xss')</script>" in page.inner_text("#input-status")
+    assert page.eval_on_selector_all("#input-status script", "nodes => nodes.length") == 0
+    assert page.evaluate("window.__xss === undefined")
+    assert page.dialogs == []
+
+
+def test_leaderboard_tab(page):
+    page.get_by_role("tab", name="Leaderboard").click()
+    page.wait_for_selector("#leaderboard-plot .js-plotly-plot", timeout=30_000)
+    table = page.inner_text("#leaderboard-table")
+    assert "heuristic:greedy" in table and "published" in table
+    assert any("(published)" in t for t in plot_texts(page, "#leaderboard-plot"))

@@ -1,0 +1,61 @@
+"""Which models the Space compares: flags over SCHEDULER_* variables over the preset."""
+
+import pytest
+
+from models.errors import ModelLoadError
+from models.specs import PRESETS
+from space.config import parse_config
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ("PRESET", "BASE_MODEL", "BASE_ADAPTER", "TUNED_MODEL", "TUNED_ADAPTER", "HOST", "PORT",
+                 "MAX_NEW_TOKENS", "BACKEND", "RESULTS_DIR", "QUEUE_SIZE", "DEVICE"):
+        monkeypatch.delenv(f"SCHEDULER_{name}", raising=False)
+
+
+def test_default_is_the_embedded_pair():
+    config = parse_config([])
+    assert config.preset == "smollm2-135m"
+    assert config.base.spec == PRESETS["smollm2-135m"].base
+    assert config.backend == "transformers" and config.host is None and config.port is None
+    tuned = PRESETS["smollm2-135m"].tuned
+    if tuned is None:  # the adapter is not in this checkout: the lane says why
+        assert config.tuned.spec is None and "not in this checkout" in config.tuned.missing
+    else:
+        assert config.tuned.spec == tuned
+
+
+def test_preset_flag_and_env(monkeypatch):
+    assert parse_config(["--preset", "qwen-7b"]).base.spec.model == "Qwen/Qwen2.5-Coder-7B-Instruct"
+    monkeypatch.setenv("SCHEDULER_PRESET", "qwen-7b")
+    monkeypatch.setenv("SCHEDULER_PORT", "7999")
+    config = parse_config([])
+    assert config.preset == "qwen-7b" and config.port == 7999
+    assert config.tuned.spec.model == "anakin87/qwen-scheduler-7b-grpo"
+    # A flag wins over its variable.
+    assert parse_config(["--preset", "smollm2-135m", "--port", "7001"]).port == 7001
+
+
+def test_explicit_models(tmp_path):
+    config = parse_config(["--base-model", "m1", "--tuned-model", "m2", "--tuned-adapter", str(tmp_path),
+                           "--host", "0.0.0.0", "--max-new-tokens", "64"])
+    assert (config.base.spec.model, config.base.spec.adapter) == ("m1", None)
+    assert (config.tuned.spec.model, config.tuned.spec.adapter) == ("m2", str(tmp_path))
+    assert config.preset is None and config.host == "0.0.0.0" and config.max_new_tokens == 64
+    assert config.base.concurrency_id != config.tuned.concurrency_id
+    # An adapter alone applies to the base model.
+    config = parse_config(["--tuned-adapter", str(tmp_path)])
+    assert config.tuned.spec.model == PRESETS["smollm2-135m"].base.model
+    only_tuned = parse_config(["--tuned-model", "m2"])
+    assert only_tuned.base.spec is None and "No base model" in only_tuned.base.missing
+
+
+def test_bad_values_are_sentences(monkeypatch):
+    monkeypatch.setenv("SCHEDULER_PRESET", "nope")
+    with pytest.raises(ModelLoadError, match="Unknown preset 'nope'"):
+        parse_config([])
+    monkeypatch.delenv("SCHEDULER_PRESET")
+    monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "lots")
+    with pytest.raises(ModelLoadError, match="whole number"):
+        parse_config([])

@@ -1,0 +1,54 @@
+"""A lane streams a real model's answer, redraws as events complete, and turns failures into notes."""
+
+import pytest
+
+from models.generation import SamplingSettings
+from models.specs import ModelSpec
+from scheduler import load_problems
+from space.config import Side
+from space.lanes import ModelPool, run_lane, solver_view
+
+PROBLEM = load_problems("test")[0]
+
+
+@pytest.fixture(scope="module")
+def pool():
+    return ModelPool(backend="transformers", device="cpu")
+
+
+def test_tiny_model_streams_then_finishes(tiny_llama, pool):
+    side = Side("base", ModelSpec(str(tiny_llama), label="tiny"))
+    updates = list(run_lane(side, PROBLEM, SamplingSettings(max_new_tokens=24), pool))
+    assert "Loading tiny" in updates[0].html  # first use: a loading note
+    texts = [u.text for u in updates[1:]]
+    assert len(texts) >= 2 and all(b.startswith(a) for a, b in zip(texts, texts[1:]))  # the text grows
+    last = updates[-1]
+    assert last.done and last.figure is not None and "Training reward" in last.html and "generated in" in last.html
+    assert [u.done for u in updates].count(True) == 1
+    # Second run: already loaded, no loading note; greedy gives the same text.
+    again = list(run_lane(side, PROBLEM, SamplingSettings(max_new_tokens=24), pool))
+    assert "Loading" not in (again[0].html or "") and again[-1].text == last.text
+
+
+def test_heuristic_answer_is_judged(pool):
+    side = Side("tuned", ModelSpec("heuristic:greedy", label="greedy rule"))
+    last = list(run_lane(side, PROBLEM, SamplingSettings(), pool))[-1]
+    assert "Valid schedule" in last.html
+    names = {y for trace in last.figure.data for y in trace.y}
+    assert names == {ev.name for ev in PROBLEM.events}
+
+
+def test_missing_and_unloadable_models_leave_a_note(tmp_path, pool):
+    missing = list(run_lane(Side("tuned", None, "The tuned adapter is not shipped yet."), PROBLEM, SamplingSettings(), pool))
+    assert len(missing) == 1 and "not shipped yet" in missing[0].html and missing[0].done
+    broken = Side("tuned", ModelSpec("heuristic:greedy", adapter=str(tmp_path / "nowhere")))
+    updates = list(run_lane(broken, PROBLEM, SamplingSettings(), pool))
+    assert updates[-1].done and 'class="note error"' in updates[-1].html and "could not be loaded" in updates[-1].html
+    nothing = Side("base", ModelSpec(str(tmp_path / "no-such-model")))
+    assert "could not be loaded" in list(run_lane(nothing, PROBLEM, SamplingSettings(), pool))[-1].html
+
+
+def test_solver_lane():
+    answer, figure, html = solver_view(PROBLEM)
+    assert answer.startswith("<think>") and "Valid schedule" in html and "100.0%" in html
+    assert figure.layout.height > 0

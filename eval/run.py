@@ -125,6 +125,8 @@ def run(args: EvalArgs, command: str | None = None) -> tuple[Path, dict]:
     if args.batch_size is not None and args.batch_size < 1:
         raise SchedulerError(f"--batch-size must be at least 1, not {args.batch_size}.")
     rows = load_split(args.split)[: args.limit]
+    if not rows:
+        raise SchedulerError(f"The split {args.split!r} has no rows.")
     problems = [Problem.from_row(row) for row in rows]
     backend_kind = choose_backend(spec, args.backend, args.device)
 

@@ -160,6 +160,7 @@ def load_model(
             model_path,
             # An adapter merges in fp32, then the result is cast once.
             dtype=torch.float32 if adapter else dtype,
+            device_map=None if adapter else device,  # straight onto the GPU when nothing merges first
             use_safetensors=True,
             trust_remote_code=trust_remote_code,
         )

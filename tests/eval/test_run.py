@@ -139,12 +139,15 @@ def test_a_corrupt_middle_line_is_reported(tiny_qwen2, tmp_path, capsys):
 
 def test_refusals_are_sentences(tiny_llama, tmp_path, capsys):
     base = ["--model", str(tiny_llama), "--limit", "2", "--max-new-tokens", "4", "--results-dir", str(tmp_path)]
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
     cases = [
         (["--samples", "3"], "Greedy decoding gives the same completion"),
         (["--adapter", str(tmp_path / "no-adapter")], "adapter folder"),
         (["--split", "nope"], "Unknown split"),
         (["--preset", "smollm2-135m"], "either --preset"),
         (["--limit", "0"], "--limit must be at least 1"),
+        (["--split", str(empty)], "has no rows"),
     ]
     for extra, message in cases:
         assert main([*base, *extra]) == 2

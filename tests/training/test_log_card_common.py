@@ -1,0 +1,88 @@
+"""The training log (truncation on resume), the model card, resume resolution, bf16 conversion, time budget."""
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import torch
+from safetensors.torch import load_file, save_file
+
+from training.card import render_card, write_card
+from training.common import convert_adapter_to_bf16, make_time_budget_callback, resolve_resume
+from training.log import read_log, truncate_log
+
+
+def test_truncate_log_keeps_steps_up_to_the_checkpoint_and_skips_torn_lines(tmp_path):
+    log = tmp_path / "training_log.jsonl"
+    log.write_text("".join(json.dumps({"step": s}) + "\n" for s in (1, 2, 3, 4)) + '{"step": 5, "los')
+    assert [r["step"] for r in read_log(log)] == [1, 2, 3, 4]
+    assert [r["step"] for r in truncate_log(log, 2)] == [1, 2]
+    assert [r["step"] for r in read_log(tmp_path)] == [1, 2]
+
+
+def _checkpoint(root, step, complete=True):
+    path = root / f"checkpoint-{step}"
+    path.mkdir(parents=True)
+    (path / "adapter_model.safetensors").write_bytes(b"x")
+    if complete:
+        (path / "trainer_state.json").write_text("{}")
+    return path
+
+
+def test_resume_picks_the_newest_complete_checkpoint(tmp_path):
+    assert resolve_resume("true", str(tmp_path)) is None  # nothing yet: start fresh
+    _checkpoint(tmp_path, 5)
+    ten = _checkpoint(tmp_path, 10)
+    _checkpoint(tmp_path, 15, complete=False)  # killed mid-save
+    assert resolve_resume("true", str(tmp_path)) == str(ten)
+    assert resolve_resume("false", str(tmp_path)) is None and resolve_resume(None, str(tmp_path)) is None
+    assert resolve_resume(str(ten), str(tmp_path)) == str(ten)
+    with pytest.raises(FileNotFoundError):
+        resolve_resume(str(tmp_path / "checkpoint-15"), str(tmp_path))
+
+
+def test_adapter_is_converted_to_bf16_in_place(tmp_path):
+    tensors = {"a.lora_A.weight": torch.randn(4, 8), "a.lora_B.weight": torch.randn(8, 4), "steps": torch.tensor([3])}
+    save_file(tensors, str(tmp_path / "adapter_model.safetensors"))
+    convert_adapter_to_bf16(tmp_path)
+    out = load_file(str(tmp_path / "adapter_model.safetensors"))
+    assert out["a.lora_A.weight"].dtype == torch.bfloat16 and out["steps"].dtype == torch.int64
+    assert torch.allclose(out["a.lora_B.weight"].float(), tensors["a.lora_B.weight"], rtol=1e-2)
+
+
+def test_time_budget_stops_training_and_asks_for_a_save():
+    assert make_time_budget_callback(None) is None
+    cb = make_time_budget_callback(1e-9)
+    args, state = SimpleNamespace(device="cpu"), SimpleNamespace(global_step=4)
+    control = SimpleNamespace(should_training_stop=False, should_save=False)
+    cb.on_train_begin(args, state, control)
+    cb.on_step_end(args, state, control)
+    assert control.should_training_stop and control.should_save and cb.stopped_at == 4
+
+
+SUMMARY = {
+    "stage": "grpo", "name": "grpo", "base_model": "smollm2-135m-instruct",
+    "base_model_id": "HuggingFaceTB/SmolLM2-135M-Instruct", "global_step": 20, "train_wall_time_s": 400.0,
+    "device": "NVIDIA H100", "world_size": 1, "reward_funcs": ["format_reward", "order_reward", "score_reward"],
+    "data": {"source": "generated", "problems": 2000, "events_min": 4, "events_max": 16, "events_mean": 10.2},
+    "script_args": {"hard_fraction": 0.7, "generator_seed": 2, "init_adapter": "/root/work/sft"},
+    "model_args": {"lora_r": 64, "use_rslora": False}, "training_args": {"learning_rate": 5e-5, "max_steps": 20},
+}
+
+
+def test_card_without_metrics_says_it_is_not_evaluated():
+    card = render_card(SUMMARY)
+    assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card and "6.7 min on NVIDIA H100" in card
+    assert "Not evaluated yet" in card and "| lora_r | 64 |" in card and "use_rslora" not in card
+    assert "70% from the hard preset" in card and "/root/work/sft" in card
+
+
+def test_card_includes_metrics_per_split(tmp_path):
+    (tmp_path / "training_summary.json").write_text(json.dumps(SUMMARY))
+    (tmp_path / "run-test").mkdir()
+    (tmp_path / "run-test" / "metrics.json").write_text(json.dumps({"mean_score": 97.5, "valid_schedules": 99, "n": 100, "complete": True}))
+    (tmp_path / "hard.json").write_text(json.dumps({"mean_score": 91.0, "n": 100}))
+    card = write_card(str(tmp_path), [str(tmp_path / "run-test" / "metrics.json"), f"hard={tmp_path / 'hard.json'}"]).read_text()
+    assert "| split | mean_score | valid_schedules | n |" in card
+    assert "| run-test | 97.5 | 99 | 100 |" in card and "| hard | 91 |  | 100 |" in card
+    assert "Not evaluated yet" not in card and "hard.json` (hard)" in card

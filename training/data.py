@@ -1,8 +1,8 @@
 """Problem datasets for SFT and GRPO, built from the core's generator or the canonical train split.
 
-Every set that is used for training is checked against the test splits (canonical and hard) here, on top of
-the core's own guarantee (``generate_rows(..., exclude_test=True)``): a leak would make every
-score we publish meaningless, so a second, independent check is cheap insurance.
+Every set used for training is checked here against the test splits (canonical and hard), on top
+of the core's own guarantee (``generate_rows(..., exclude_test=True)``): a leak would make every
+score we publish meaningless, so a second check at the point of use is cheap insurance.
 """
 
 from __future__ import annotations
@@ -13,11 +13,8 @@ from typing import Iterable, Mapping
 import scheduler
 from scheduler.generator import problem_key
 
-PRESETS = ("canonical", "hard")
 SOURCES = ("generated", "train")
-GRPO_COLUMNS = ("events", "priority_events", "optimal_score")
-
-
+GRPO_COLUMNS = ("events", "priority_events", "optimal_score")  # what the reward functions read
 EVAL_SPLITS = ("test", "hard")  # the canonical test split and the vendored hard test split
 
 

@@ -114,8 +114,9 @@ def test_resume_of_a_missing_checkpoint_path_is_an_error(tiny_model, tmp_path):
 
 def test_use_vllm_without_vllm_falls_back_to_transformers(tiny_model, tmp_path):
     with pytest.warns(UserWarning, match="vllm is not installed"):
-        summary = run_grpo(tiny_model, tmp_path, max_steps="1", use_vllm="true")
+        summary = run_grpo(tiny_model, tmp_path, max_steps="1", use_vllm="true", log_completions="true")
     assert summary["global_step"] == 1 and summary["training_args"]["use_vllm"] is False
+    assert list((tmp_path / "completions").glob("*.parquet"))  # the recipe's log_completions works too
 
 
 def test_use_unsloth_without_unsloth_says_so(tiny_model, tmp_path):

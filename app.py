@@ -91,7 +91,8 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
         def run(events_table, max_new_tokens, temperature, top_p, seed):
             try:
                 problem = inputs.table_to_problem(events_table)
-                settings = SamplingSettings(float(temperature), float(top_p), int(max_new_tokens), int(seed or 0))
+                settings = SamplingSettings(temperature=float(temperature), top_p=float(top_p),
+                                            max_new_tokens=int(max_new_tokens), seed=int(seed or 0))
             except SchedulerError as err:
                 yield "", None, note_html(f"Nothing was run: {err}", "error")
                 return
@@ -125,6 +126,7 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                             with gr.Tab("Test problems"):
                                 test_pick = gr.Dropdown(
                                     choices=test_choices, value=0, label="Canonical test problem (the published evaluation's 100)",
+                                    elem_id="test-pick",
                                 )
                                 with gr.Row():
                                     seed_box = gr.Number(value=1, precision=0, label="Seed", minimum=0, scale=1)
@@ -136,7 +138,7 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                                     placeholder="Events:\n- Breakfast (08:00 - 08:30)\n- Standup (08:15 - 08:45)\n\nPriorities:\n- Standup",
                                 )
                                 paste_btn = gr.Button("Use this text", elem_id="paste-button")
-                                gr.Examples(
+                                paste_examples = gr.Examples(
                                     examples=[[inputs.test_problem(i).to_prompt()] for i in (1, 2, 3)],
                                     inputs=paste_box, outputs=load_outputs, fn=load_text, run_on_click=True,
                                     cache_examples=False, label="Examples (click to load)", api_name="load_example",
@@ -201,9 +203,14 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
 
         # Inputs -> table -> solver lane and prompt.
         test_pick.input(load_test, test_pick, load_outputs, api_name="load_test_problem")
-        random_btn.click(load_random, [seed_box, preset_pick], load_outputs, api_name="generate_problem")
-        paste_btn.click(load_text, paste_box, load_outputs, api_name="load_text")
-        upload.upload(load_file, upload, load_outputs, api_name="import_file")
+        loaders = [
+            random_btn.click(load_random, [seed_box, preset_pick], load_outputs, api_name="generate_problem"),
+            paste_btn.click(load_text, paste_box, load_outputs, api_name="load_text"),
+            upload.upload(load_file, upload, load_outputs, api_name="import_file"),
+            paste_examples.load_input_event,
+        ]
+        for loaded in loaders:  # the table no longer shows the picked test problem
+            loaded.then(lambda: None, None, test_pick, api_visibility="private", show_progress="hidden")
         events.change(show_problem, events, [solver_plot, solver_card, prompt_box, status], api_name="solve",
                       concurrency_limit=None)
 

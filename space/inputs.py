@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from scheduler import Event, Problem, SchedulerError, parse_problem
-from scheduler.events import MAX_EVENTS, format_time, parse_time
+from scheduler.events import MAX_EVENTS, MAX_NAME_LENGTH, format_time, parse_time
 
 TABLE_COLUMNS = ["name", "start", "end", "priority"]
 TABLE_DATATYPES = ["str", "str", "str", "bool"]
@@ -183,6 +183,32 @@ def _minutes_of(value: dt.datetime) -> int:
     return value.hour * 60 + value.minute
 
 
+# Characters the answer format cannot carry in a name, and what a calendar title gets instead.
+_NAME_SWAPS = str.maketrans({"(": "[", ")": "]", "<": "‹", ">": "›"})
+
+
+def calendar_names(titles: list[str]) -> tuple[list[str], int]:
+    """Calendar titles made into valid, unique event names; and how many had to change.
+
+    Calendars are written for people, not for this format: parentheses and angle brackets are
+    swapped for look-alikes, long titles shortened, repeated titles numbered (``Standup #2``).
+    """
+    names: list[str] = []
+    changed = 0
+    for title in titles:
+        name = " ".join(title.split()).translate(_NAME_SWAPS)
+        if len(name) > MAX_NAME_LENGTH:
+            name = name[: MAX_NAME_LENGTH - 1].rstrip() + "…"
+        base, count = name, 1
+        while name in names:
+            count += 1
+            suffix = f" #{count}"
+            name = base[: MAX_NAME_LENGTH - len(suffix)] + suffix
+        changed += name != " ".join(title.split())
+        names.append(name)
+    return names, changed
+
+
 def ics_to_problem(path: str | Path, day: dt.date | None = None) -> Imported:
     """An iCalendar file's timed events of one day (the first day with any, unless ``day`` is given).
 
@@ -212,9 +238,7 @@ def ics_to_problem(path: str | Path, day: dt.date | None = None) -> Imported:
             continue
         if isinstance(end, dt.datetime) and end.tzinfo is not None and start.tzinfo is not None:
             end = end.astimezone(start.tzinfo)
-        name = " ".join(str(vevent.get("SUMMARY", "") or "").split())
-        if not name:
-            name = f"Untitled event at {format_time(_minutes_of(start))}"
+        name = str(vevent.get("SUMMARY", "") or "").strip() or f"Untitled event at {format_time(_minutes_of(start))}"
         try:
             high = int(vevent.get("PRIORITY", 0) or 0) in _ICS_HIGH_PRIORITY
         except (TypeError, ValueError):
@@ -245,7 +269,13 @@ def ics_to_problem(path: str | Path, day: dt.date | None = None) -> Imported:
         raise SchedulerError(f"The calendar has no events that start and end on {chosen_day.isoformat()}.")
     if len(rows) > MAX_EVENTS:
         raise SchedulerError(f"The calendar has {len(rows)} events on {chosen_day}; the limit is {MAX_EVENTS}.")
+    names, renamed = calendar_names([row["name"] for row in rows])
+    for row, name in zip(rows, names):
+        row["name"] = name
     notes.append(f"Imported {len(rows)} event(s) of {chosen_day.isoformat()}.")
+    if renamed:
+        notes.append(f"Renamed {renamed} event(s): names must be unique, at most {MAX_NAME_LENGTH} characters, "
+                     "without parentheses or angle brackets.")
     if other_days:
         notes.append(f"Skipped {other_days} event(s) on other days.")
     if past_midnight:

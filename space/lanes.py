@@ -90,9 +90,7 @@ def solver_view(problem: Problem) -> tuple:
     return answer, figure, html
 
 
-def run_lane(
-    side: Side, problem: Problem, settings: SamplingSettings, pool: ModelPool, min_interval: float = 0.0
-) -> Iterator[LaneUpdate]:
+def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: ModelPool) -> Iterator[LaneUpdate]:
     """Stream one model's answer: a note while loading, the text as it grows, the verdict at the end.
 
     The timeline is redrawn only when another ``</event>`` has been completed (and at the end), so a
@@ -103,8 +101,10 @@ def run_lane(
         yield LaneUpdate("", None, note_html(side.missing or "No model is configured for this lane.", "warn"), True)
         return
     optimal = solve(problem).score
-    if not pool.loaded(side.spec):
-        yield LaneUpdate("", None, note_html(f"Loading {label}… (first use only)", "info"))
+    # Clear what the previous run left: the bare problem, and a note while the model loads.
+    blank, pending = lane_view(problem, "", label, optimal, pending=True)
+    loading = not pool.loaded(side.spec)
+    yield LaneUpdate("", blank, note_html(f"Loading {label}… (first use only)", "info") if loading else pending)
     try:
         backend = pool.get(side.spec)
     except SchedulerError as err:  # ModelLoadError is one: a sentence saying why and what to do
@@ -114,21 +114,20 @@ def run_lane(
         log.exception("loading %s failed", label)
         yield LaneUpdate("", None, note_html(f"{label} could not be loaded ({type(err).__name__}: {err}).", "error"), True)
         return
+    if loading:
+        yield LaneUpdate("", None, pending)
 
     started = time.perf_counter()
-    text, shown_events, last_yield = "", -1, 0.0
+    text, shown_events = "", 0
     try:
         for text in backend.stream(build_messages(problem), settings):
             events = _completed_events(text)
-            now = time.perf_counter()
             if events != shown_events:
                 shown_events = events
                 figure, html = lane_view(problem, text, label, optimal, pending=True)
                 yield LaneUpdate(text, figure, html)
-                last_yield = now
-            elif now - last_yield >= min_interval:
+            else:
                 yield LaneUpdate(text, None, None)
-                last_yield = now
     except Exception as err:
         log.exception("generation with %s failed", label)
         yield LaneUpdate(text, None, note_html(f"Generation with {label} failed ({type(err).__name__}: {err}).", "error"), True)

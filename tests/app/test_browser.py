@@ -25,7 +25,9 @@ def plot_texts(page, selector):
 
 
 def test_run_an_example_shows_both_lanes(page):
+    assert page.input_value("#test-pick input").startswith("test #0")
     load_example(page, "test #1")
+    page.wait_for_function("document.querySelector('#test-pick input').value === ''", timeout=10_000)
     run_both(page)
     for lane in LANES:
         card = page.inner_text(f"#{lane}-card")

@@ -50,7 +50,8 @@ def measured_row(run_dir: Path) -> dict | None:
     sampling = config.get("sampling", {})
     return {
         "model": config.get("model"), "size": config.get("size"),
-        "adapter": Path(config["adapter"]).name if config.get("adapter") else None,
+        # adapter_label names an adapter trained and evaluated on another machine (its path there says little)
+        "adapter": config.get("adapter_label") or (Path(config["adapter"]).name if config.get("adapter") else None),
         "split": config.get("split"), "valid": metrics["valid_schedules"], "n": metrics["n"],
         "mean_score": metrics["mean_score"], "stderr": metrics["mean_score_stderr"],
         **{c: metrics[c] for c in FAILURE_COLUMNS},

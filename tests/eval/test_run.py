@@ -161,9 +161,14 @@ def test_refusals_are_sentences(tiny_llama, tmp_path, capsys):
     assert "already holds a run with other settings (sampling differ)" in capsys.readouterr().err
 
 
-def test_missing_tuned_preset_is_said_clearly(tmp_path, capsys):
-    if (ROOT / "checkpoints" / "smollm2-135m-scheduler-grpo").is_dir():
-        pytest.skip("the tuned adapter is shipped in this checkout")
+def test_missing_tuned_preset_is_said_clearly(tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from models import specs
+
+    preset = specs.PRESETS["smollm2-135m"]
+    gone = dataclasses.replace(preset.tuned_candidate, adapter=str(tmp_path / "not-shipped"))
+    monkeypatch.setitem(specs.PRESETS, "smollm2-135m", dataclasses.replace(preset, tuned_candidate=gone))
     assert main(["--preset", "smollm2-135m", "--preset-side", "tuned", "--results-dir", str(tmp_path)]) == 2
     assert "adapter is not in this checkout yet" in capsys.readouterr().err
 

@@ -11,11 +11,16 @@
 #   wait       block until the running stage ends, at most WAIT_S seconds (default 540: fits one 10-min call)
 #   status     running stage, last log lines, last training_log.jsonl record of each stage
 #   collect    copy the final adapters, logs and summaries to $OUT (adapters split into 15 MiB parts)
+#   eval       eval.run (greedy, batch 100) of each of EVAL_MODELS [base sft grpo] on each of EVAL_SPLITS
+#              [test hard] that exists, into $WORK/results (run names smollm2-135m[-STAGE]-SPLIT-greedy)
+#   bundle     one tar of $WORK/results and the adapters, split into 15 MiB parts in $OUT (a call brings
+#              back at most 8 files); unpack here with: cat bundle.tgz.part-* | tar xzf - -C DIR
 #   plot       training_log.png for each stage (needs matplotlib; otherwise plot after collecting)
 #
 # Environment (defaults in brackets):
 #   WORK [/root/work]   GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]   WHEELS [.whl]
 #   SFT_ARGS / GRPO_ARGS: extra flags for the scripts, e.g. SFT_ARGS="--num_train_problems 10000"
+#   EVAL_MODELS [base sft grpo]  EVAL_SPLITS [test hard]  EVAL_MAX_NEW_TOKENS [2048]  EVAL_BASE  EVAL_ARGS
 #
 # A typical session (each line one device call, made back to back so the machine stays warm):
 #   bash scripts/gpu_pipeline.sh setup provision sft wait     # SFT runs ~6-7 min of the 10-min call
@@ -118,6 +123,34 @@ collect() {
   done
 }
 
+eval_runs() {
+  local m s adapter name
+  for m in ${EVAL_MODELS:-base sft grpo}; do
+    adapter=""; name="smollm2-135m-instruct"
+    if [ "$m" != base ]; then
+      [ -f "$WORK/$m/adapter_model.safetensors" ] || { log "no $m adapter: skipped"; continue; }
+      adapter="--adapter $WORK/$m"; name="smollm2-135m-$m"
+    fi
+    for s in ${EVAL_SPLITS:-test hard}; do
+      # shellcheck disable=SC2086
+      python3 -m eval.run --model "${EVAL_BASE:-smollm2-135m-instruct}" $adapter --split "$s" --batch_size 100 \
+        --max_new_tokens "${EVAL_MAX_NEW_TOKENS:-2048}" --run_name "$name-$s-greedy" --results_dir "$WORK/results" \
+        ${EVAL_ARGS:-} 2>&1 | tail -n 1
+    done
+  done
+}
+
+bundle() {
+  : "${OUT:?bundle writes to \$OUT (set by the device call)}"
+  local dirs=()
+  [ -d "$WORK/results" ] && dirs+=(results)
+  for s in sft grpo; do [ -f "$WORK/$s/adapter_model.safetensors" ] && dirs+=("$s"); done
+  [ ${#dirs[@]} -gt 0 ] || { log "nothing to bundle"; return; }
+  # adapters, configs, logs and summaries only: checkpoints stay behind
+  (cd "$WORK" && tar czf - --exclude='checkpoint-*' --exclude='*.bin' "${dirs[@]}") | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
+  log "bundled ${dirs[*]} into $(ls "$OUT"/bundle.tgz.part-* | wc -l) part(s)"
+}
+
 plot() {
   for s in sft grpo; do
     [ -f "$WORK/$s/training_log.jsonl" ] || continue
@@ -129,7 +162,7 @@ plot() {
 for stage in "$@"; do
   case $stage in
     setup) setup ;; provision) provision ;; sft) sft ;; grpo) grpo ;; wait) wait_stage ;;
-    status) status ;; collect) collect ;; plot) plot ;;
+    status) status ;; collect) collect ;; plot) plot ;; eval) eval_runs ;; bundle) bundle ;;
     *) echo "unknown stage: $stage (see the header of $0)"; exit 2 ;;
   esac
 done

@@ -37,6 +37,24 @@ def test_pipeline_runs_sft_then_grpo_and_collects(tiny_model, tmp_path):
     summary = json.loads((out / "grpo" / "training_summary.json").read_text())
     assert summary["script_args"]["init_adapter"] == str(work / "sft")  # GRPO continued the SFT adapter
 
+    # eval + bundle: what the device calls ran to score the adapters and bring everything back
+    bundle_out = tmp_path / "bundle"
+    bundle_out.mkdir()
+    env = {**env, "OUT": str(bundle_out), "EVAL_BASE": str(tiny_model), "EVAL_MODELS": "base grpo",
+           "EVAL_SPLITS": "test", "EVAL_MAX_NEW_TOKENS": "8", "EVAL_ARGS": "--limit 2 --device cpu --batch_size 2"}
+    proc = subprocess.run(["bash", "scripts/gpu_pipeline.sh", "eval", "bundle"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    parts = sorted(bundle_out.glob("bundle.tgz.part-*"))
+    subprocess.run(["tar", "xzf", "-", "-C", str(unpacked)], input=b"".join(p.read_bytes() for p in parts), check=True)
+    for run in ("smollm2-135m-instruct-test-greedy", "smollm2-135m-grpo-test-greedy"):
+        metrics = json.loads((unpacked / "results" / run / "metrics.json").read_text())
+        assert metrics["n"] == 2 and metrics["complete"]
+    assert (unpacked / "grpo" / "adapter_model.safetensors").is_file()
+    assert not list(unpacked.glob("*/checkpoint-*"))
+
 
 def test_pipeline_refuses_grpo_without_an_sft_adapter(tmp_path):
     env = {**os.environ, "WORK": str(tmp_path)}

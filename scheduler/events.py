@@ -14,6 +14,10 @@ from scheduler.errors import SchedulerError
 
 MAX_EVENTS = 64
 MAX_NAME_LENGTH = 80
+# A pasted problem longer than this is not one (64 events take about 6,000 characters); a line longer
+# than MAX_LINE_LENGTH is refused before the event regex, whose backtracking is quadratic on long lines.
+MAX_TEXT_LENGTH = 100_000
+MAX_LINE_LENGTH = 1_000
 PRIORITY_WEIGHT = 2
 NORMAL_WEIGHT = 1
 
@@ -31,7 +35,8 @@ def parse_time(text: str, *, what: str = "time", past_midnight: bool = False) ->
         raise SchedulerError(f"The {what} {text!r} is not a time; use HH:MM, for example 09:30.")
     m = _TIME_RE.match(text.strip())
     if not m:
-        raise SchedulerError(f"The {what} {text!r} is not a time; use HH:MM with two digits each, for example 09:30.")
+        shown = text if len(text) <= 20 else text[:20] + "…"
+        raise SchedulerError(f"The {what} {shown!r} is not a time; use HH:MM with two digits each, for example 09:30.")
     hours, minutes = int(m.group(1)), int(m.group(2))
     if (hours > 23 and not past_midnight) or minutes > 59:
         raise SchedulerError(f"The {what} {text!r} is outside the day; times run from 00:00 to 23:59.")
@@ -195,6 +200,8 @@ def parse_problem(text: str) -> Problem:
     """
     if not isinstance(text, str) or not text.strip():
         raise SchedulerError("The problem is empty; paste lines like '- Lunch (12:00 - 13:00)' under 'Events:'.")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise SchedulerError(f"The problem is {len(text):,} characters long; the limit is {MAX_TEXT_LENGTH:,}.")
     lines = [ln.strip() for ln in text.replace("\r\n", "\n").replace("\r", "\n").strip().split("\n")]
     section = None
     events: list[Event] = []
@@ -202,6 +209,11 @@ def parse_problem(text: str) -> Problem:
     for number, line in enumerate(lines, start=1):
         if not line:
             continue
+        if len(line) > MAX_LINE_LENGTH:
+            raise SchedulerError(
+                f"Line {number} ({line[:30]!r}...) is {len(line):,} characters long; an event line is far shorter "
+                f"(names have at most {MAX_NAME_LENGTH} characters)."
+            )
         low = line.lower()
         if low == "events:":
             section = "events"

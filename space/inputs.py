@@ -89,9 +89,8 @@ def rows_to_problem(rows: list[dict], *, sort: bool = True) -> Problem:
         end = _cell(row.get("end"))
         if not start or not end:
             raise SchedulerError(f"Row {number} ({name[:40]!r}) needs both a start and an end time (HH:MM).")
-        events.append(
-            Event(name, parse_time(start, what=f"start of {name!r}"), parse_time(end, what=f"end of {name!r}"))
-        )
+        label = repr(name if len(name) <= 40 else name[:40] + "…")
+        events.append(Event(name, parse_time(start, what=f"start of {label}"), parse_time(end, what=f"end of {label}")))
         if _flag(row.get("priority"), number):
             priorities.append(name)
     if not events:
@@ -108,7 +107,12 @@ def table_to_problem(table: pd.DataFrame | list | None) -> Problem:
     if isinstance(table, pd.DataFrame):
         frame = table
     else:
-        frame = pd.DataFrame(table)
+        if isinstance(table, dict) and "data" in table:  # the Dataframe component's JSON payload
+            table = pd.DataFrame(table["data"], columns=table.get("headers"))
+        try:
+            frame = pd.DataFrame(table)
+        except (ValueError, TypeError):
+            raise SchedulerError("The events table could not be read; it needs rows of name, start, end, priority.") from None
     if frame.empty:
         raise SchedulerError("The events table is empty; paste a problem, pick a test problem or import a file.")
     frame = frame.rename(columns={c: str(c).strip().lower() for c in frame.columns})
@@ -159,8 +163,12 @@ def csv_to_problem(path: str | Path) -> Imported:
         dialect = csv.Sniffer().sniff(text.splitlines()[0], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-    header = [str(h).strip().lower() for h in (reader.fieldnames or [])]
+    # newline="": the csv module splits records itself, so old Mac (CR-only) line ends work too.
+    reader = csv.DictReader(io.StringIO(text, newline=""), dialect=dialect)
+    try:
+        header = [str(h).strip().lower() for h in (reader.fieldnames or [])]
+    except csv.Error as exc:
+        raise SchedulerError(f"The CSV file's header row could not be read: {exc}.") from None
     missing = [c for c in ("name", "start", "end") if c not in header]
     if missing:
         raise SchedulerError(
@@ -221,9 +229,13 @@ def ics_to_problem(path: str | Path, day: dt.date | None = None) -> Imported:
     data = _read_bytes(path)
     try:
         calendar = Calendar.from_ical(data)
-        vevents = list(calendar.events)
     except ValueError as exc:
-        raise SchedulerError(f"The file is not a readable iCalendar (.ics) file: {str(exc)[:120]}") from None
+        detail = (str(exc).splitlines() or [""])[0][:120].rstrip(".")
+        raise SchedulerError(f"The file is not a readable iCalendar (.ics) file ({detail}).") from None
+    if not isinstance(calendar, Calendar):  # e.g. a vCard, or a mangled BEGIN:VCALENDAR line
+        kind = str(getattr(calendar, "name", "") or "unknown")[:30]
+        raise SchedulerError(f"The file is not an iCalendar (.ics) file: it holds a {kind!r} instead of a VCALENDAR.")
+    vevents = list(calendar.events)
     timed: list[tuple[dt.datetime, dt.datetime, str, bool]] = []
     all_day = 0
     unreadable = 0
@@ -248,6 +260,8 @@ def ics_to_problem(path: str | Path, day: dt.date | None = None) -> Imported:
         raise SchedulerError(
             "The calendar has no timed events (all-day events cannot be scheduled by the minute)."
             if all_day
+            else "The calendar has no events with a readable start and end time."
+            if unreadable
             else "The calendar has no events."
         )
     timed.sort(key=lambda item: (item[0].replace(tzinfo=None), item[2]))

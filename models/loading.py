@@ -26,6 +26,9 @@ from models.provision import ensure_smollm2
 from models.specs import ModelSpec
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+# Weight files in pickle formats (torch.load can run code); training_args.bin and optimizer.pt are not weights.
+PICKLE_WEIGHT_PREFIXES = ("pytorch_model", "model")
+PICKLE_WEIGHT_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt")
 _HUB_ID_RE = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
@@ -41,6 +44,15 @@ def resolve_model_path(model: str) -> str:
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise ModelLoadError(f"The folder {model} has no config.json; it is not a transformers model checkpoint.")
+        pickled = sorted(
+            p.name for p in path.iterdir() if p.name.startswith(PICKLE_WEIGHT_PREFIXES) and p.suffix in PICKLE_WEIGHT_SUFFIXES
+        )
+        if pickled and not any(path.glob("*.safetensors")):
+            raise ModelLoadError(
+                f"The folder {model} holds its weights only as {', '.join(pickled[:3])} (pickle, which can run code "
+                "when loaded); only safetensors weights are loaded. Convert them once where you trust the file: "
+                "save_pretrained writes safetensors."
+            )
         return str(path)
     looks_like_path = model.startswith((".", "/", "~")) or model.count("/") > 1 or path.exists()
     if looks_like_path or not _HUB_ID_RE.match(model):
@@ -54,6 +66,11 @@ def resolve_model_path(model: str) -> str:
 def validate_adapter(adapter: str | os.PathLike) -> Path:
     """The adapter folder, checked: both peft files present, weights as safetensors."""
     path = Path(adapter).expanduser()
+    if path.is_file():
+        raise ModelLoadError(
+            f"The adapter {adapter} is a file; give the folder peft's save_pretrained wrote "
+            f"({' and '.join(ADAPTER_FILES)} inside)."
+        )
     if not path.is_dir():
         raise ModelLoadError(f"The adapter folder {adapter} does not exist; give the folder a peft save_pretrained wrote.")
     missing = [name for name in ADAPTER_FILES if not (path / name).is_file()]

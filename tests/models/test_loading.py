@@ -1,5 +1,6 @@
 """Loading: LoRA adapters saved by peft, specs, presets and every way a load can fail clearly."""
 
+import inspect
 import json
 
 import pytest
@@ -96,7 +97,7 @@ def test_adapter_with_misnamed_weights_is_refused(tiny_llama, adapter, tmp_path)
         load_model(ModelSpec(str(tiny_llama), adapter=str(renamed)))
 
 
-def test_weights_only_as_pickle_are_refused(tiny_llama, tmp_path):
+def test_weights_only_as_pickle_are_refused(tiny_llama, tmp_path, monkeypatch):
     import shutil
 
     from safetensors.torch import load_file
@@ -105,8 +106,62 @@ def test_weights_only_as_pickle_are_refused(tiny_llama, tmp_path):
     shutil.copytree(tiny_llama, folder)
     torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
     (folder / "model.safetensors").unlink()
-    with pytest.raises(ModelLoadError, match="Could not load the model"):
-        load_model(ModelSpec(str(folder)))
+    unpickled = []
+    monkeypatch.setattr(torch, "load", lambda *a, **k: unpickled.append(a) or pytest.fail("torch.load ran"))
+    for load in (load_model, load_backend):  # the eval and app entry points
+        with pytest.raises(ModelLoadError, match=r"only as pytorch_model\.bin \(pickle.*only safetensors weights are loaded"):
+            load(ModelSpec(str(folder)))
+    assert unpickled == []
+
+
+def test_adapter_path_that_is_a_file_is_refused(tiny_llama, adapter):
+    with pytest.raises(ModelLoadError, match="is a file; give the folder peft's save_pretrained wrote"):
+        load_model(ModelSpec(str(tiny_llama), adapter=str(adapter / "adapter_model.safetensors")))
+
+
+def remote_code_model(tiny_llama, folder, model_type):
+    """A checkpoint whose config points at code shipped beside it; the code leaves a marker when it runs."""
+    import shutil
+
+    shutil.copytree(tiny_llama, folder)
+    marker = folder / "REMOTE_CODE_RAN"
+    (folder / "custom.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from transformers import LlamaConfig, LlamaForCausalLM\n"
+        f"class CustomConfig(LlamaConfig):\n    model_type = {model_type!r}\n"
+        "class CustomModel(LlamaForCausalLM):\n    config_class = CustomConfig\n"
+    )
+    config = json.loads((folder / "config.json").read_text())
+    config.update(model_type=model_type, auto_map={"AutoConfig": "custom.CustomConfig",
+                                                   "AutoModelForCausalLM": "custom.CustomModel"})
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder, marker
+
+
+def test_remote_code_never_runs_unless_asked(tiny_llama, tmp_path):
+    unknown, marker = remote_code_model(tiny_llama, tmp_path / "custom-arch", "custom-arch")
+    for load in (load_model, load_backend):  # eval.run and the app load through load_backend
+        with pytest.raises(ModelLoadError, match="(?s)custom code.*trust_remote_code=True"):
+            load(ModelSpec(str(unknown)))
+    assert not marker.exists()
+    # A known architecture with an auto_map loads the library's own class; the shipped code stays unread.
+    known, known_marker = remote_code_model(tiny_llama, tmp_path / "llama-with-code", "llama")
+    assert type(load_model(ModelSpec(str(known))).model).__name__ == "LlamaForCausalLM"
+    assert not known_marker.exists()
+    # Asked for on purpose, it does run: the check above is not vacuous.
+    try:
+        load_model(ModelSpec(str(unknown)), trust_remote_code=True)
+    except ModelLoadError:
+        pass
+    assert marker.exists()
+
+
+def test_entry_points_keep_remote_code_off():
+    from eval.run import EvalArgs
+
+    assert EvalArgs().trust_remote_code is False
+    for fn in (load_model, load_backend):
+        assert inspect.signature(fn).parameters["trust_remote_code"].default is False
 
 
 def test_model_paths_and_hub_ids(tmp_path, monkeypatch):

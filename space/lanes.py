@@ -41,22 +41,26 @@ def share_cpu(lanes: int = 2) -> int:
 
 
 class ModelPool:
-    """Backends by spec, loaded once; a second request for a loading model waits for the first."""
+    """Backends by spec, loaded once and one at a time; a request for a loading model waits for it.
+
+    Loads are serialised across all models, not per model: transformers' ``from_pretrained`` is not
+    thread-safe (two at once, as both lanes' first use starts them, fail with "Cannot copy out of meta
+    tensor" or leave weights missing), and on a CPU two loads at once are no faster anyway.
+    """
 
     def __init__(self, backend: str = "auto", device: str | None = None):
         self.backend = backend
         self.device = device
         self._backends: dict = {}
-        self._locks: dict = {}
-        self._guard = threading.Lock()
+        self._loading = threading.Lock()
 
     def loaded(self, spec) -> bool:
         return spec in self._backends
 
     def get(self, spec) -> Backend:
-        with self._guard:
-            lock = self._locks.setdefault(spec, threading.Lock())
-        with lock:
+        if spec in self._backends:  # loaded: no waiting behind another model's load
+            return self._backends[spec]
+        with self._loading:
             if spec not in self._backends:
                 self._backends[spec] = load_backend(spec, prefer=self.backend, device=self.device)
             return self._backends[spec]

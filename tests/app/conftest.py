@@ -9,12 +9,8 @@ result (the greedy heuristic on 5 test problems) written to a temporary results 
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,19 +18,21 @@ import pytest
 from models.tiny import build_tiny_model
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from app_concurrency import start_app  # noqa: E402  (the benchmarks start the app the same way)
+
 SERVER_MAX_NEW_TOKENS = 24
 SCRIPT_NAME = "Breakfast <script>alert('xss')</script>"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "concurrency: several gradio_client users against the running app at once")
 
 
 @pytest.fixture(scope="session")
 def tiny_llama(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("app-models") / "tiny-llama", arch="llama")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def fresh_adapter(out: Path) -> Path:
@@ -66,33 +64,7 @@ def server(tmp_path_factory):
     work = tmp_path_factory.mktemp("space")
     adapter = fresh_adapter(work / "adapter")
     results = measured_results(work / "results")
-    port = free_port()
-    env = {
-        **os.environ, "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False",
-        "SCHEDULER_MAX_NEW_TOKENS": str(SERVER_MAX_NEW_TOKENS), "SCHEDULER_RESULTS_DIR": str(results),
-    }
-    log_path = work / "server.log"
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "app.py", "--host", "127.0.0.1", "--port", str(port), "--tuned-adapter", str(adapter)],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail(f"app.py did not start:\n{log_path.read_text()[-3000:]}")
-        time.sleep(0.5)
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    env = {"HF_HUB_OFFLINE": "1", "SCHEDULER_MAX_NEW_TOKENS": str(SERVER_MAX_NEW_TOKENS),
+           "SCHEDULER_RESULTS_DIR": str(results)}
+    with start_app(["--tuned-adapter", str(adapter)], env=env, timeout_s=180) as url:
+        yield url

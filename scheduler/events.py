@@ -195,9 +195,12 @@ class Problem:
 def parse_problem(text: str) -> Problem:
     """Parse the dataset's prompt format (``Events:`` lines, blank line, ``Priorities:`` lines).
 
-    Tolerates surrounding whitespace, CRLF line ends and a missing ``Priorities:`` section; anything
-    else that does not fit the format is a SchedulerError naming the offending line.
+    Tolerates surrounding whitespace, a byte-order mark, CRLF line ends and a missing
+    ``Priorities:`` section; anything else that does not fit the format is a SchedulerError naming
+    the offending line.
     """
+    if isinstance(text, str):
+        text = text.lstrip("\ufeff")
     if not isinstance(text, str) or not text.strip():
         raise SchedulerError("The problem is empty; paste lines like '- Lunch (12:00 - 13:00)' under 'Events:'.")
     if len(text) > MAX_TEXT_LENGTH:

@@ -6,7 +6,6 @@ events -> prompt -> (model) -> completion -> parse -> score / reward -> results
 from scheduler.data import load_problems, load_split, split_names
 from scheduler.errors import SchedulerError
 from scheduler.events import Event, Problem, format_time, parse_problem, parse_time
-from scheduler.generator import GeneratorConfig, PRESETS, generate_problem, generate_rows, problem_to_row
 from scheduler.parsing import ParsedCompletion, completion_text, extract_events, parse_completion
 from scheduler.prompts import SYSTEM_PROMPT, USER_TEMPLATE, build_messages, user_message
 from scheduler.reference import reference_answer, render_schedule
@@ -21,6 +20,18 @@ from scheduler.rewards import (
 )
 from scheduler.scoring import VERDICTS, Verdict, aggregate, judge, score_completion, score_row
 from scheduler.solver import Solution, solve
+
+# The generator is imported on first use, so ``python -m scheduler.generator`` runs it as a script
+# without a second copy of the module (runpy warns when the package has imported it already).
+_GENERATOR_NAMES = ("GeneratorConfig", "PRESETS", "generate_problem", "generate_rows", "problem_to_row")
+
+
+def __getattr__(name: str):
+    if name in _GENERATOR_NAMES:
+        from scheduler import generator
+
+        return getattr(generator, name)
+    raise AttributeError(f"module 'scheduler' has no attribute {name!r}")
 
 __all__ = [
     "Breakdown", "Event", "GeneratorConfig", "PRESETS", "ParsedCompletion", "Problem", "SYSTEM_PROMPT",

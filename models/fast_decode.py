@@ -1,0 +1,126 @@
+"""A lean greedy decoder for one conversation at a time: the CPU demo's fast path.
+
+Why not ``model.generate``: its own per-step overhead is small on the 2-core CPU (the lean loop alone
+is 2 % faster), but it cannot do the two things that pay here:
+
+- **Prefix cache**: every prompt of the app starts with the same system prompt and user template
+  (~400 tokens); their KV cache is computed once per model and copied for each request, so only
+  the problem's own tokens are prefilled.
+- **Prompt lookup** (speculative decoding with n-grams of the context as the draft): an answer copies
+  event names and times from the prompt, so the tokens that followed the last n-gram's earlier
+  occurrence are proposed and verified in one forward pass; the longest prefix that matches the
+  model's own argmax is kept. Greedy decoding stays greedy: every kept token is the model's argmax.
+
+Outputs are the same greedy tokens as ``generate`` up to floating-point ties (a forward pass over
+several tokens rounds differently from one over a single token); the tests and
+``benchmarks/cpu_generation.py`` check token-for-token equality on real problems.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any, Iterator, Sequence
+
+
+def prompt_lookup(context: Sequence[int], max_ngram: int = 4, num_tokens: int = 12, min_ngram: int = 1) -> list[int]:
+    """Draft tokens: what followed the latest earlier occurrence of the context's last n-gram.
+
+    Longest n-gram first (more specific); the most recent earlier match wins (answers repeat what they
+    just wrote more often than what the prompt said first). Empty when no n-gram of at least
+    ``min_ngram`` tokens matches.
+    """
+    n_ctx = len(context)
+    for n in range(min(max_ngram, n_ctx - 1), max(1, min_ngram) - 1, -1):
+        tail = list(context[n_ctx - n :])
+        for start in range(n_ctx - n - 1, -1, -1):
+            if list(context[start : start + n]) == tail:
+                follow = list(context[start + n : start + n + num_tokens])
+                if follow:
+                    return follow
+    return []
+
+
+class GreedyDecoder:
+    """Greedy decoding of one sequence with a cached shared prefix and optional prompt lookup.
+
+    Thread-safe for concurrent ``decode`` calls: each call works on its own copy of the prefix cache.
+    """
+
+    # Defaults chosen by replaying real answers of the embedded pair (benchmarks/RESULTS.md, issue 6): a
+    # one-token match guesses wrong too often, and a wrong draft is not free (a forward over 2+ tokens
+    # costs ~1.5x one over a single token on the 2-core CPU), so drafts need a 2-gram match.
+    def __init__(self, model: Any, eos_ids: set[int], lookup_tokens: int = 12, max_ngram: int = 4, min_ngram: int = 2):
+        self.model = model
+        self.eos_ids = set(eos_ids)
+        self.lookup_tokens = lookup_tokens
+        self.max_ngram = max_ngram
+        self.min_ngram = min_ngram
+        self._prefix_ids: list[int] = []
+        self._prefix_cache = None
+        self._lock = threading.Lock()
+        self.stats = {"forwards": 0, "tokens": 0, "prefilled": 0}
+
+    def cache_prefix(self, prefix_ids: Sequence[int]) -> None:
+        """Compute and keep the KV cache of ``prefix_ids`` (the shared start of every prompt)."""
+        import torch
+
+        ids = list(prefix_ids)
+        if not ids:
+            return
+        with torch.inference_mode():
+            out = self.model(torch.tensor([ids], device=self.model.device), use_cache=True, logits_to_keep=1)
+        with self._lock:
+            self._prefix_ids, self._prefix_cache = ids, out.past_key_values
+
+    def _start(self, ids: list[int]):
+        """(cache, tokens still to prefill): the prefix cache when the prompt starts with it."""
+        with self._lock:
+            prefix, cache = self._prefix_ids, self._prefix_cache
+        if cache is not None and len(ids) > len(prefix) and ids[: len(prefix)] == prefix:
+            return copy.deepcopy(cache), ids[len(prefix) :]
+        return None, ids
+
+    def decode(self, prompt_ids: Sequence[int], max_new_tokens: int,
+               stop: threading.Event | None = None) -> Iterator[list[int]]:
+        """Yield the new tokens of each step (one or more) until EOS, ``max_new_tokens`` or ``stop``.
+
+        The EOS token, when reached, is the last token yielded, as ``generate`` returns it.
+        """
+        import torch
+
+        ids = list(prompt_ids)
+        device = self.model.device
+        cache, todo = self._start(ids)
+        with torch.inference_mode():
+            out = self.model(torch.tensor([todo], device=device), past_key_values=cache, use_cache=True, logits_to_keep=1)
+            self.stats["prefilled"] += len(todo)
+            cache = out.past_key_values
+            token = int(out.logits[0, -1].argmax())
+            context = ids + [token]
+            produced = 1
+            yield [token]
+            while token not in self.eos_ids and produced < max_new_tokens and not (stop and stop.is_set()):
+                room = max_new_tokens - produced - 1
+                draft = prompt_lookup(context, self.max_ngram, min(self.lookup_tokens, room), self.min_ngram) if (
+                    self.lookup_tokens and room > 0) else []
+                feed = [token] + draft
+                out = self.model(torch.tensor([feed], device=device), past_key_values=cache, use_cache=True,
+                                 logits_to_keep=len(feed))
+                self.stats["forwards"] += 1
+                best = out.logits[0].argmax(-1).tolist()  # the model's choice after each fed token
+                accepted: list[int] = []
+                for i, choice in enumerate(best):
+                    accepted.append(choice)
+                    if choice in self.eos_ids or i == len(draft) or draft[i] != choice:
+                        break
+                # The cache now holds every fed token; keep those whose successor was accepted.
+                kept = len(context) + len(accepted) - 1
+                extra = cache.get_seq_length() - kept
+                if extra > 0:
+                    cache.crop(-extra)  # a negative count drops that many tokens from the end
+                context.extend(accepted)
+                produced += len(accepted)
+                token = accepted[-1]
+                self.stats["tokens"] += len(accepted)
+                yield accepted

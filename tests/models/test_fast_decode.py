@@ -1,0 +1,73 @@
+"""The CPU fast path (models.fast_decode) gives exactly plain ``generate``'s greedy tokens, on tiny real models."""
+
+import pytest
+
+from models.fast_decode import GreedyDecoder, prompt_lookup
+from models.generation import SamplingSettings, TransformersBackend
+from tests.models.test_generation import backend, conversations  # noqa: F401  (the same tiny llama and qwen2 models)
+
+
+@pytest.fixture(scope="module")
+def fast_backend(backend):
+    assert isinstance(backend, TransformersBackend) and backend.fast is not None  # on by default on a CPU
+    return backend
+
+
+def test_prompt_lookup_proposes_what_followed_the_last_ngram():
+    assert prompt_lookup([5, 6, 7, 8, 9, 5, 6], max_ngram=2, num_tokens=3) == [7, 8, 9]
+    assert prompt_lookup([1, 2, 3, 4], max_ngram=3, num_tokens=3) == []  # 4 never occurred before
+    # The latest earlier occurrence wins, and the draft is cut at num_tokens.
+    assert prompt_lookup([1, 2, 9, 1, 2, 7, 7, 1, 2], max_ngram=2, num_tokens=1) == [7]
+
+
+@pytest.mark.parametrize("lookup", [0, 4, 8])
+def test_decoder_tokens_equal_generate(fast_backend, conversations, lookup):
+    """Token for token, with and without the prefix cache and prompt-lookup drafts, up to the limit or EOS."""
+    import torch
+
+    settings = SamplingSettings(max_new_tokens=60)
+    config = fast_backend._generation_config(settings)
+    prefix = fast_backend.shared_prefix_ids()
+    assert len(prefix) > 20
+    for cached in (False, True):
+        decoder = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=lookup)
+        if cached:
+            decoder.cache_prefix(prefix)
+        for messages in conversations:
+            enc = fast_backend._encode([messages])
+            ids = enc["input_ids"][0].tolist()
+            with torch.inference_mode():
+                out = fast_backend.model.generate(**enc, generation_config=config)
+            want = out[0, len(ids):].tolist()[: fast_backend._n_tokens(out[0, len(ids):])]
+            got = [t for step in decoder.decode(ids, settings.max_new_tokens) for t in step]
+            assert got == want
+        # The cached prefix is really used: only each problem's own tokens were prefilled.
+        prompt_total = sum(len(fast_backend._encode([m])["input_ids"][0]) for m in conversations)
+        assert decoder.stats["prefilled"] == prompt_total - (len(prefix) * len(conversations) if cached else 0)
+
+
+def test_fast_stream_text_equals_generate_stream(fast_backend, conversations):
+    settings = SamplingSettings(max_new_tokens=80)
+    for messages in conversations[:2]:
+        fast = list(fast_backend.stream(messages, settings))
+        slow = list(fast_backend._stream_generate(messages, settings))
+        assert fast and all(b.startswith(a) for a, b in zip(fast, fast[1:]))
+        assert fast[-1] == slow[-1] == fast_backend.generate([messages], settings)[0].text
+
+
+def test_drafts_on_repetitive_text_keep_the_greedy_tokens(fast_backend):
+    """A prompt that repeats itself: the model (random, tiny) continues it; whatever it chooses, the
+    decoder's tokens equal step-by-step greedy decoding with no drafts."""
+    messages = [{"role": "user", "content": "a b c d e f g " * 20}]
+    ids = fast_backend._encode([messages])["input_ids"][0].tolist()
+    plain = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=0)
+    drafted = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=6)
+    want = [t for step in plain.decode(ids, 50) for t in step]
+    got = [t for step in drafted.decode(ids, 50) for t in step]
+    assert got == want
+    assert drafted.stats["forwards"] <= plain.stats["forwards"]
+
+
+def test_sampling_still_uses_generate(fast_backend, conversations):
+    hot = SamplingSettings(temperature=1.5, max_new_tokens=12, seed=3)
+    assert list(fast_backend.stream(conversations[0], hot))[-1] == list(fast_backend._stream_generate(conversations[0], hot))[-1]

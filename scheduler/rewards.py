@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from scheduler.parsing import completion_text, extract_events, parse_completion, strict_format_ok
-from scheduler.scoring import judge, problem_strings
+from scheduler.scoring import _minutes, judge, problem_strings
 
 FORMAT_POINTS = 10.0
 ORDER_POINTS = 20.0
@@ -27,15 +27,15 @@ SCORE_POINTS = 70.0
 MODES = ("default", "compat")
 
 
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
-
-
 def _overlap(a: tuple[str, int, int], b: tuple[str, int, int], touching: bool) -> bool:
     if touching:
         return a[1] <= b[2] and a[2] >= b[1]
     return a[1] < b[2] and a[2] > b[1]
+
+
+def _overlapping_pairs(spans: list[tuple[str, int, int]], touching: bool) -> list[tuple[tuple, tuple]]:
+    """Every pair of (name, start, end) spans that overlap under the mode's convention."""
+    return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if _overlap(a, b, touching)]
 
 
 def format_points(text: str) -> float:
@@ -67,14 +67,9 @@ def score_points(
     if len(existing) < len(scheduled) or len(existing) < 2 or not optimal or optimal <= 0:
         return 0.0, []
     spans = sorted((name, _minutes(s), _minutes(e)) for name, s, e in existing)
-    touching = mode == "compat"
-    clashing: set[tuple[str, int, int]] = set()
-    pairs: list[tuple[str, str]] = []
-    for i in range(len(spans)):
-        for j in range(i + 1, len(spans)):
-            if _overlap(spans[i], spans[j], touching):
-                clashing.update((spans[i], spans[j]))
-                pairs.append((spans[i][0], spans[j][0]))
+    clashes = _overlapping_pairs(spans, touching=mode == "compat")
+    clashing = {span for pair in clashes for span in pair}
+    pairs = [(a[0], b[0]) for a, b in clashes]
     prio = set(priorities)
     achieved = sum((2 if n in prio else 1) * (e - s) for n, s, e in spans if (n, s, e) not in clashing)
     return SCORE_POINTS * achieved / optimal, pairs
@@ -200,12 +195,7 @@ def breakdown(text: object, problem, mode: str = "default", optimal: int | None 
             out_of_order.append(cur[0])
     # Overlaps are reported for every known event, even when the score part is 0 for another reason.
     spans = sorted({(n, _minutes(s), _minutes(e)) for n, s, e in scheduled if (n, s, e) in known})
-    overlapping = pairs or [
-        (a[0], b[0])
-        for i, a in enumerate(spans)
-        for b in spans[i + 1 :]
-        if _overlap(a, b, mode == "compat")
-    ]
+    overlapping = pairs or [(a[0], b[0]) for a, b in _overlapping_pairs(spans, mode == "compat")]
     kept_names = {ev[0] for ev in scheduled if ev in known}
     failed = []
     if not parsed.strict_format:

@@ -53,6 +53,8 @@ class EvalArgs:
     seed: int = 0
     batch_size: int | None = field(default=None, metadata={"help": "default: 64 on a GPU, 8 on a CPU"})
     backend: Literal["auto", "transformers", "vllm"] = "auto"
+    gpu_method: Literal["static", "plain", "continuous"] = field(default="static", metadata={
+        "help": "transformers on a GPU: static (KV cache + CUDA graphs), plain generate, or continuous batching"})
     device: str | None = field(default=None, metadata={"help": "cuda or cpu (default: cuda when present)"})
     trust_remote_code: bool = field(default=False, metadata={"help": "run code shipped with the model (unsafe)"})
     run_name: str | None = field(default=None, metadata={"help": "default: derived from the settings"})
@@ -152,7 +154,8 @@ def run(args: EvalArgs, command: str | None = None) -> tuple[Path, dict]:
 
     if pending:
         load_start = time.perf_counter()
-        backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code)
+        backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code,
+                               gpu_method=args.gpu_method)
         batch_size = args.batch_size or backend.default_batch_size
         info = backend.info()
         session = {

@@ -1,7 +1,9 @@
 """Generation backends behind one interface, used by the app (streaming) and eval (batches).
 
-- ``TransformersBackend``: ``model.generate`` with left-padded batches, bf16 on a GPU, fp32 on a CPU;
-  greedy streaming on a CPU (the demo) uses ``models.fast_decode`` (prefix cache + prompt lookup).
+- ``TransformersBackend``: bf16 on a GPU, fp32 on a CPU. Batches go through ``models.batch_generate``
+  (on a GPU: a static KV cache with the decode step compiled into CUDA graphs, unless ``gpu_method``
+  says ``plain`` or ``continuous``); greedy streaming on a CPU (the demo) uses ``models.fast_decode``
+  (prefix cache + prompt lookup).
 - ``VLLMBackend``: only where ``vllm`` imports and CUDA is present; a LoRA adapter is served with a
   ``LoRARequest`` on an engine shared with its base model.
 - ``HeuristicBackend`` (``models.heuristics``): rules that need no model, for baselines.
@@ -94,11 +96,14 @@ class TransformersBackend(Backend):
     name = "transformers"
 
     def __init__(self, spec: ModelSpec, device: str | None = None, trust_remote_code: bool = False,
-                 fast: bool = True):
+                 fast: bool = True, gpu_method: str = "static"):
         from transformers import GenerationConfig
 
+        from models.batch_generate import METHODS
         from models.loading import load_model
 
+        if gpu_method not in METHODS:
+            raise ModelLoadError(f"Unknown GPU generation method {gpu_method!r}; choose from {', '.join(METHODS)}.")
         super().__init__(spec)
         self.loaded = load_model(spec, device=device, trust_remote_code=trust_remote_code)
         self.model, self.tokenizer = self.loaded.model, self.loaded.tokenizer
@@ -115,6 +120,8 @@ class TransformersBackend(Backend):
         # answers came 1.4-3.9x faster than with generate, token for token the same (benchmarks/RESULTS.md,
         # issue 6). The shared prompt prefix's KV cache is computed here, once, so a request prefills only
         # its own problem (first token 0.5 s instead of 1.25 s).
+        # A CPU batch has no kernel-launch overhead to remove, and compiling needs a GPU: plain generate there.
+        self.gpu_method = gpu_method if self.loaded.device.startswith("cuda") else "plain"
         self.fast = None
         if fast and self.loaded.device == "cpu":
             from models.fast_decode import GreedyDecoder
@@ -123,7 +130,7 @@ class TransformersBackend(Backend):
             self.fast.cache_prefix(self.shared_prefix_ids())
 
     def info(self) -> dict:
-        return {"backend": self.name, **self.loaded.info()}
+        return {"backend": self.name, **self.loaded.info(), "gpu_method": self.gpu_method}
 
     def _generation_config(self, settings: SamplingSettings):
         config = copy.deepcopy(self.model.generation_config)
@@ -152,28 +159,21 @@ class TransformersBackend(Backend):
         n = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
         return a[: max(0, n - 1)]
 
-    def _n_tokens(self, row) -> int:
-        """Generated tokens up to and including the first end-of-sequence (the rest is padding)."""
-        ids = row.tolist()
-        for i, token in enumerate(ids):
-            if token in self.eos_ids:
-                return i + 1
-        return len(ids)
-
     def generate(self, conversations, settings, batch_size=None):
         import torch
+
+        from models.batch_generate import generate_ids
 
         out: list[GenerationResult] = []
         config = self._generation_config(settings)
         if not settings.greedy:
             torch.manual_seed(settings.seed)
         for chunk in _chunks(list(conversations), batch_size or self.default_batch_size):
-            enc = self._encode(chunk)
-            with torch.inference_mode():
-                sequences = self.model.generate(**enc, generation_config=config)
-            for row in sequences[:, enc["input_ids"].shape[1] :]:
-                n = self._n_tokens(row)
-                out.append(GenerationResult(self.tokenizer.decode(row[:n], skip_special_tokens=True), n))
+            prompts = [self._encode([c])["input_ids"][0].tolist() for c in chunk]
+            for ids in generate_ids(self.model, prompts, config, method=self.gpu_method,
+                                    pad_id=self.tokenizer.pad_token_id):
+                text = self.tokenizer.decode(ids, skip_special_tokens=True)
+                out.append(GenerationResult(text, len(ids)))
         return out
 
     def stream(self, messages, settings):
@@ -320,7 +320,7 @@ def choose_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = N
 
 
 def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None,
-                 trust_remote_code: bool = False) -> Backend:
+                 trust_remote_code: bool = False, gpu_method: str = "static") -> Backend:
     """The backend for ``spec``: a rule for ``heuristic:NAME``, else vLLM where it can run
     (``prefer="auto"``) and transformers otherwise."""
     kind = choose_backend(spec, prefer, device)
@@ -330,4 +330,4 @@ def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = Non
         return HeuristicBackend(spec)
     if kind == "vllm":
         return VLLMBackend(spec, trust_remote_code=trust_remote_code)
-    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code)
+    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code, gpu_method=gpu_method)

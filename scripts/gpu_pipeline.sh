@@ -47,7 +47,7 @@ log() { echo "[pipeline $(date +%H:%M:%S)] $*"; }
 setup() {
   if python3 -c "import trl, datasets, gguf" 2>/dev/null; then log "trl, datasets and gguf already importable"; return; fi
   ls "$WHEELS"/*.whl >/dev/null 2>&1 || { log "no wheels in $WHEELS (carry them there)"; exit 1; }
-  python3 -m pip install -q --no-deps --target /tmp/site "$WHEELS"/*.whl
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site "$WHEELS"/*.whl
   python3 -c "import trl, datasets, gguf, peft, transformers, torch; print('trl', trl.__version__, 'transformers', transformers.__version__, 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 }
 

@@ -5,8 +5,11 @@ fresh LoRA. From the published SmolLM2-135M-Instruct every reward is 0, so run `
 The reward functions read the dataset columns ``events``, ``priority_events`` and ``optimal_score``;
 prompts are the published system + user messages (``scheduler.build_messages``).
 
-Generation: vLLM when ``use_vllm`` is set and vllm is installed, otherwise plain transformers
-(``use_vllm`` is switched off with a warning when vllm is missing). ``--use_unsloth`` loads the model
+Generation: vLLM when ``use_vllm`` is set and vllm is installed (``use_vllm`` is switched off with a
+warning when vllm is missing). Otherwise rollouts go through ``models.batch_generate`` as eval does
+(``rollout_method: static``: a static KV cache and the decode step compiled into CUDA graphs; the LoRA
+being trained is the one that generates, so rollouts always use the current weights), or TRL's own
+``generate`` (``rollout_method: plain``). ``--use_unsloth`` loads the model
 through unsloth (4-bit, its LoRA kernels) when unsloth is installed.
 
 One GPU (135M, after SFT):
@@ -60,12 +63,66 @@ class GRPOScriptArguments(TrainScriptArguments):
     use_unsloth: bool = field(default=False, metadata={"help": "Load and wrap the model with unsloth (if installed)."})
     max_seq_length: int = field(default=2048, metadata={"help": "unsloth only: the model's maximum sequence length."})
     log_samples: int = field(default=2, metadata={"help": "Sample completions per step in training_log.jsonl."})
+    rollout_method: str = field(
+        default="static",
+        metadata={
+            "help": "Rollouts without vLLM: static (models.batch_generate: static KV cache + CUDA graphs on a GPU), "
+            "plain (TRL's generate) or continuous (transformers' continuous batching)."
+        },
+    )
+    rollout_bucket: int = field(
+        default=128, metadata={"help": "static rollouts: prompts are left-padded to a multiple of this (fewer compiles)."}
+    )
 
 
 def make_parser():
     from trl import GRPOConfig, ModelConfig, TrlParser
 
     return TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
+
+
+def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
+    """TRL's GRPOTrainer with rollouts from ``models.batch_generate`` (the same code eval measures).
+
+    Only the text-only, no-vLLM path changes; TRL's own paths (vLLM, paged, multimodal, tools) stay as
+    they are. The model that generates is the unwrapped training model, adapter included, so a rollout
+    always uses the weights of the current step.
+    """
+    from trl import GRPOTrainer
+
+    from models.batch_generate import METHODS
+
+    if rollout_method not in METHODS:
+        raise ValueError(f"rollout_method must be one of {', '.join(METHODS)}, not {rollout_method!r}.")
+
+    class SchedulerGRPOTrainer(GRPOTrainer):
+        def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
+            if (rollout_method == "plain" or self.use_vllm or self.use_transformers_continuous_batching
+                    or multimodal_fields or (images is not None and any(i is not None for i in images))):
+                return super()._generate_single_turn(
+                    prompt_ids, images, multimodal_fields, num_generations, has_tool_images
+                )
+            import torch
+            from trl.models import unwrap_model_for_generation
+
+            from models.batch_generate import generate_ids
+
+            with (
+                unwrap_model_for_generation(
+                    self.model_wrapped, self.accelerator, gather_deepspeed3_params=self.args.ds3_gather_for_generation,
+                    generation_kwargs=self.generation_kwargs,
+                    gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
+                ) as unwrapped_model,
+                torch.no_grad(),
+                self._dist.summon_full_params(self.model_wrapped, recurse=False),
+            ):
+                completion_ids = generate_ids(
+                    unwrapped_model, prompt_ids, self.generation_config, method=rollout_method,
+                    bucket=rollout_bucket, pad_id=self._tokenizer.pad_token_id,
+                )
+            return completion_ids, None
+
+    return SchedulerGRPOTrainer
 
 
 def load_reward_funcs(names: list[str] | None, mode: str) -> list:
@@ -155,7 +212,6 @@ def main(argv: list[str] | None = None) -> dict:
     script_args, training_args, model_args = make_parser().parse_args_and_config(argv)
 
     from datasets import Dataset
-    from trl import GRPOTrainer
     from trl.import_utils import is_vllm_available
 
     from training.common import prepare_run, train_and_save
@@ -169,7 +225,7 @@ def main(argv: list[str] | None = None) -> dict:
     reward_funcs = load_reward_funcs(script_args.reward_funcs, script_args.reward_mode)
 
     model, peft_config, tokenizer = build_model(script_args, training_args, model_args, base_path)
-    trainer = GRPOTrainer(
+    trainer = trainer_class(script_args.rollout_method, script_args.rollout_bucket)(
         model=model,
         reward_funcs=reward_funcs,
         args=training_args,
@@ -179,7 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
     )
     return train_and_save(
         trainer, stage="grpo", script_args=script_args, training_args=training_args, model_args=model_args,
-        rows=rows, extra={"reward_funcs": list(trainer.reward_func_names)},
+        rows=rows, extra={"reward_funcs": list(trainer.reward_func_names), "rollout_method": script_args.rollout_method},
     )
 
 

@@ -2,6 +2,7 @@
 
 import pytest
 
+from models.batch_generate import cut_at_eos
 from models.fast_decode import GreedyDecoder, prompt_lookup
 from models.generation import SamplingSettings, TransformersBackend
 from tests.models.test_generation import backend, conversations  # noqa: F401  (the same tiny llama and qwen2 models)
@@ -38,7 +39,7 @@ def test_decoder_tokens_equal_generate(fast_backend, conversations, lookup):
             ids = enc["input_ids"][0].tolist()
             with torch.inference_mode():
                 out = fast_backend.model.generate(**enc, generation_config=config)
-            want = out[0, len(ids):].tolist()[: fast_backend._n_tokens(out[0, len(ids):])]
+            want = cut_at_eos(out[0, len(ids):].tolist(), fast_backend.eos_ids)
             got = [t for step in decoder.decode(ids, settings.max_new_tokens) for t in step]
             assert got == want
         # The cached prefix is really used: only each problem's own tokens were prefilled.

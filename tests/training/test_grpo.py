@@ -122,3 +122,43 @@ def test_use_vllm_without_vllm_falls_back_to_transformers(tiny_model, tmp_path):
 def test_use_unsloth_without_unsloth_says_so(tiny_model, tmp_path):
     with pytest.raises(RuntimeError, match="unsloth is not installed"):
         run_grpo(tiny_model, tmp_path, use_unsloth="true")
+
+
+def test_static_rollouts_equal_trl_generate_and_use_the_trained_adapter(tiny_model, tmp_path):
+    """Greedy rollouts through models.batch_generate give TRL's own tokens, with the LoRA being trained."""
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig
+
+    from scheduler import build_messages, load_split
+    from tests.training.helpers import length_reward
+
+    tok = AutoTokenizer.from_pretrained(tiny_model, padding_side="left")
+    rows = load_split("test")[:2]
+    dataset = Dataset.from_list([{"prompt": build_messages(r["prompt"])} for r in rows])
+    prompt_ids = [tok.apply_chat_template(build_messages(r["prompt"]), add_generation_prompt=True, tokenize=False)
+                  for r in rows]
+    prompt_ids = [tok(t, add_special_tokens=False)["input_ids"] for t in prompt_ids]
+    config = GRPOConfig(output_dir=str(tmp_path), max_completion_length=12, num_generations=2,
+                        per_device_train_batch_size=2, generation_kwargs={"do_sample": False}, report_to="none",
+                        use_cpu=True, bf16=False)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model, use_safetensors=True)
+    torch.manual_seed(0)
+    model = get_peft_model(base, LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False))
+    outs = {}
+    for method in ("plain", "static"):
+        trainer = grpo.trainer_class(method, rollout_bucket=64)(
+            model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
+        outs[method], logprobs = trainer._generate_single_turn(prompt_ids, None, {}, 2)
+        assert logprobs is None
+    assert outs["static"] == outs["plain"]
+    with model.disable_adapter():  # the adapter is what generated: without it the tokens differ
+        trainer = grpo.trainer_class("static", rollout_bucket=64)(
+            model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
+        assert trainer._generate_single_turn(prompt_ids, None, {}, 2)[0] != outs["static"]
+
+
+def test_unknown_rollout_method_is_refused():
+    with pytest.raises(ValueError, match="rollout_method"):
+        grpo.trainer_class("fastest")

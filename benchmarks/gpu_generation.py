@@ -1,0 +1,130 @@
+"""GPU eval speed (issue 6, target 1): the canonical test prompts through each generation method.
+
+    python benchmarks/gpu_generation.py                                   # embedded base, test split
+    python benchmarks/gpu_generation.py --adapter checkpoints/smollm2-135m-scheduler-grpo
+    python benchmarks/gpu_generation.py --methods plain static --max-new-tokens 1024 --json out.json
+
+Each method (``models.batch_generate``: plain ``generate`` = the baseline, ``static`` = static KV cache +
+CUDA graphs, ``continuous`` = transformers' continuous batching) generates the whole split in one batch,
+greedy, bf16. ``static`` and ``continuous`` run twice: the first call pays one-off costs (compiling,
+graph capture), the second is what every later call costs; ``plain`` has no such cost and runs once
+(after the same short warm-up as the others). The JSON is rewritten after each method, so a method that
+fails or is cut off loses only its own row. "same" counts prompts whose tokens equal the baseline's, token for token; each
+method's answers are also scored, so a difference in tokens shows up (or not) as a difference in score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from eval.results import device_description, library_versions  # noqa: E402
+from models.batch_generate import METHODS, generate_ids  # noqa: E402
+from models.generation import SamplingSettings, TransformersBackend  # noqa: E402
+from models.specs import ModelSpec  # noqa: E402
+from scheduler import Problem, build_messages, load_split, score_completion  # noqa: E402
+
+
+def timed(fn):
+    import torch
+
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    out = fn()
+    torch.cuda.synchronize()
+    return out, time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="smollm2-135m-instruct")
+    parser.add_argument("--adapter", default=None, help="a LoRA adapter folder (merged before timing)")
+    parser.add_argument("--split", default="test")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--max-new-tokens", type=int, default=1024)
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    parser.add_argument("--bucket", type=int, default=128)
+    parser.add_argument("--json", default=None, help="write the figures here")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    if not torch.cuda.is_available():
+        sys.exit("benchmarks/gpu_generation.py needs a CUDA GPU.")
+    backend = TransformersBackend(ModelSpec(args.model, adapter=args.adapter), device="cuda")
+    rows = load_split(args.split)[: args.limit]
+    problems = [Problem.from_row(r) for r in rows]
+    prompts = [backend._encode([build_messages(r["prompt"])])["input_ids"][0].tolist() for r in rows]
+    config = backend._generation_config(SamplingSettings(max_new_tokens=args.max_new_tokens))
+    generate_ids(backend.model, prompts[:2], backend._generation_config(SamplingSettings(max_new_tokens=8)),
+                 method="plain")  # CUDA context and kernels warm for every method alike
+
+    table: dict[str, dict] = {}
+    report: dict = {}
+    baseline = None
+    for method in args.methods:
+        calls = []
+        for _ in range(1 if method == "plain" else 2):
+            try:
+                ids, seconds = timed(lambda: generate_ids(backend.model, prompts, config, method=method,
+                                                          bucket=args.bucket, pad_id=backend.tokenizer.pad_token_id))
+            except Exception as err:  # one method failing must not lose the others' figures
+                table[method] = {"error": f"{type(err).__name__}: {err}"[:500]}
+                print(f"{method}: failed: {table[method]['error']}", flush=True)
+                report = write_report(args, backend, prompts, table)
+                break
+            calls.append((ids, seconds))
+        if not calls or method in table:
+            continue
+        ids = calls[-1][0]
+        if baseline is None and method == "plain":
+            baseline = ids
+        texts = [backend.tokenizer.decode(i, skip_special_tokens=True) for i in ids]
+        verdicts = [score_completion(t, p) for t, p in zip(texts, problems)]
+        n_tokens = sum(len(i) for i in ids)
+        row = {
+            "first_call_s": round(calls[0][1], 2),
+            "seconds": round(calls[-1][1], 2),
+            "generated_tokens": n_tokens,
+            "tokens_per_s": round(n_tokens / calls[-1][1], 1),
+            "longest": max(len(i) for i in ids),
+            "valid": sum(v.verdict == "valid" for v in verdicts),
+            "mean_score": round(100 * statistics.fmean(v.score for v in verdicts), 2),
+            "repeatable": calls[0][0] == calls[-1][0],
+        }
+        if baseline is not None:
+            row["same_as_plain"] = sum(a == b for a, b in zip(ids, baseline))
+            row["same_texts_as_plain"] = sum(
+                a == backend.tokenizer.decode(b, skip_special_tokens=True) for a, b in zip(texts, baseline))
+        table[method] = row
+        print(f"{method}: {json.dumps(row)}", flush=True)
+        report = write_report(args, backend, prompts, table)
+    print(json.dumps(report, indent=1))
+    return report
+
+
+def write_report(args, backend, prompts, table: dict) -> dict:
+    base = table.get("plain", {}).get("seconds")
+    for row in table.values():
+        if base and "seconds" in row:
+            row["speedup_vs_plain"] = round(base / row["seconds"], 2)
+    report = {
+        "benchmark": "gpu_generation", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
+        "model": args.model, "adapter": args.adapter, "split": args.split, "n_prompts": len(prompts),
+        "max_new_tokens": args.max_new_tokens, "bucket": args.bucket, "dtype": backend.loaded.dtype,
+        "device": device_description(), "versions": library_versions(), "methods": table,
+    }
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# One 2-GPU device session in the background: speed benchmarks, missing evals, a long GRPO run on both
+# GPUs, a 1-GPU run of the same recipe to compare, evals of the result. It outlives each 10-minute call.
+#
+#   bash scripts/gpu_session.sh start     provision the staged GGUF, then run the plan below detached
+#   bash scripts/gpu_session.sh wait      block until the plan ends or WAIT_S (540) passes; show progress
+#   bash scripts/gpu_session.sh bundle    results, logs and the new adapter into $OUT (15 MiB parts)
+#
+# The plan (GPU numbers are CUDA_VISIBLE_DEVICES; every step logs to $WORK/logs/<step>.log):
+#   A  GPU 0: benchmarks/gpu_generation.py on the shipped adapter (plain vs static vs continuous), then
+#             eval.run of the base and of the shipped adapter on the hard split (the rows issue 4 misses)
+#      GPU 1: benchmarks/grpo_step.py: 128 completions x 512 tokens per step, plain vs static rollouts
+#   B  both:  training/grpo.py, the SmolLM2 recipe via accelerate (ddp.yaml, 2 processes, the same 128
+#             completions per step), from the shipped adapter, until END_AT minus the time C needs
+#   C  GPU 0: the same recipe on one GPU for C_STEPS steps (per-step time and reward trend vs B)
+#      GPU 1: eval.run of B's adapter on the test and hard splits
+#
+# Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]
+#   PLAN_MINUTES [21] minutes from `start` to the end of C   C_STEPS [12]   WAIT_S [540]
+set -euo pipefail
+
+WORK=${WORK:-/root/work}
+GGUF=${GGUF:-/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf}
+WAIT_S=${WAIT_S:-540}
+RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
+SHIPPED=checkpoints/smollm2-135m-scheduler-grpo
+export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
+export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
+# NVLink multicast stays off (the device notes: it can take the host's GPUs out of service).
+export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
+mkdir -p "$WORK/logs" "$WORK/results/bench"
+
+log() { echo "[session $(date +%H:%M:%S)] $*" | tee -a "$WORK/logs/plan.log"; }
+
+# step NAME GPUS CMD...: run CMD on the given GPUs, logging to $WORK/logs/NAME.log; never aborts the plan.
+step() {
+  local name=$1 gpus=$2; shift 2
+  log "$name on GPU $gpus: $*"
+  local t0=$SECONDS
+  if CUDA_VISIBLE_DEVICES=$gpus "$@" >>"$WORK/logs/$name.log" 2>&1; then
+    log "$name done in $((SECONDS - t0)) s"
+  else
+    log "$name FAILED (exit $?) after $((SECONDS - t0)) s: $(tail -n 3 "$WORK/logs/$name.log" | tr '\n' ' ' | cut -c1-600)"
+  fi
+}
+
+# evaluate RUN_NAME SPLIT [--adapter DIR]: greedy, batch 100, the settings of the committed results
+evaluate=(bash "$0" evaluate)
+
+plan() {
+  local end_at=$1
+  log "plan starts; ends by $(date -d "@$end_at" +%H:%M:%S)"
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$WORK/logs/plan.log"
+  python3 -m models.provision --gguf "$GGUF" >>"$WORK/logs/provision.log" 2>&1 || { log "provision FAILED"; tail -n 5 "$WORK/logs/provision.log"; return 1; }
+  log "provisioned"
+
+  # A
+  (
+    step gen_bench 0 timeout 330 python3 benchmarks/gpu_generation.py --adapter "$SHIPPED" --json "$WORK/results/bench/gpu_generation.json"
+    step eval_base_hard 0 "${evaluate[@]}" smollm2-135m-instruct hard
+    step eval_shipped_hard 0 "${evaluate[@]}" smollm2-135m-sft-v2-grpo hard --adapter "$SHIPPED"
+  ) &
+  local a0=$!
+  step grpo_bench 1 timeout 420 python3 benchmarks/grpo_step.py --init-adapter "$SHIPPED" --methods plain static --steps 8 \
+    --plain-steps 3 --out "$WORK/grpo_step" --json "$WORK/results/bench/grpo_step.json"
+  wait "$a0" || true
+  # Static rollouts failed in the benchmark? Then B and C fall back to TRL's own generate (and say so).
+  local rollout=static
+  python3 -c "import json,sys; r=json.load(open('$WORK/results/bench/grpo_step.json'))['runs'].get('static-1gpu', {}); sys.exit(0 if r.get('returncode') == 0 and r.get('steps') else 1)" \
+    || { rollout=plain; log "static rollouts failed in grpo_bench: B and C use rollout_method plain"; }
+
+  # B: leave C about 4.5 minutes
+  local minutes
+  minutes=$(python3 -c "import time; print(max(1.0, round(($end_at - time.time() - 270) / 60 - 1.0, 1)))")
+  step grpo_2gpu 0,1 python3 -m accelerate.commands.launch --config_file recipes/accelerate_configs/ddp.yaml \
+    --num_processes 2 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo2" \
+    --gradient_accumulation_steps 2 --steps_per_generation 2 --max_train_minutes "$minutes" --rollout_method "$rollout"
+
+  # C
+  (
+    step grpo_1gpu 0 python3 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo1" \
+      --max_steps "${C_STEPS:-12}" --save_strategy no --max_train_minutes 4 --rollout_method "$rollout"
+  ) &
+  local c0=$!
+  if [ -f "$WORK/grpo2/adapter_model.safetensors" ]; then
+    step eval_new_test 1 "${evaluate[@]}" smollm2-135m-grpo2 test --adapter "$WORK/grpo2"
+    step eval_new_hard 1 "${evaluate[@]}" smollm2-135m-grpo2 hard --adapter "$WORK/grpo2"
+  else
+    log "no adapter from B: nothing to evaluate"
+  fi
+  wait "$c0" || true
+  log "plan finished"
+}
+
+case ${1:-} in
+  start)
+    [ -f "$GGUF" ] || { echo "no GGUF at $GGUF: stage it first (../shared/tools/device-stage)"; exit 1; }
+    end_at=$(( $(date +%s) + ${PLAN_MINUTES:-21} * 60 ))
+    # The plan runs from its own copy: a later call re-syncs this tree under a running bash script.
+    mkdir -p "$WORK/repo" && cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
+    (cd "$WORK/repo" && setsid nohup bash scripts/gpu_session.sh plan "$end_at" >>"$WORK/logs/plan.out" 2>&1 < /dev/null &
+     echo $! >"$WORK/plan.pid")
+    sleep 20; tail -n 5 "$WORK/logs/plan.log" ;;
+  plan) plan "$2" ;;
+  evaluate)
+    name=$2 split=$3; shift 3
+    python3 -m eval.run --model smollm2-135m-instruct "$@" --split "$split" --batch_size 100 \
+      --max_new_tokens 2048 --run_name "$name-$split-greedy" --results_dir "$WORK/results" ;;
+  wait)
+    pid=$(cat "$WORK/plan.pid"); waited=0
+    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$WAIT_S" ]; do sleep 5; waited=$((waited + 5)); done
+    kill -0 "$pid" 2>/dev/null && log "plan still running after ${waited}s" || log "plan not running"
+    tail -n 25 "$WORK/logs/plan.log" | cut -c1-700
+    for f in "$WORK"/grpo2/training_log.jsonl "$WORK"/grpo1/training_log.jsonl; do
+      [ -f "$f" ] && { echo "--- $f: $(wc -l <"$f") records; last:"; tail -n 1 "$f" | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); print({k: r[k] for k in r if k in ('step','elapsed_s','reward','rewards/score_reward/mean','completions/mean_length','completions/clipped_ratio')})"; }
+    done
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true ;;
+  bundle)
+    : "${OUT:?bundle writes to \$OUT (set by the device call)}"
+    mkdir -p "$WORK/bundle"
+    cp -r "$WORK/results" "$WORK/logs" "$WORK/bundle/"
+    for d in grpo2 grpo1 grpo_step; do [ -d "$WORK/$d" ] && rsync -a --exclude='checkpoint-*' --exclude='*.bin' "$WORK/$d" "$WORK/bundle/" 2>/dev/null || cp -r "$WORK/$d" "$WORK/bundle/" 2>/dev/null || true; done
+    rm -rf "$WORK"/bundle/*/checkpoint-* "$WORK"/bundle/grpo_step/*/checkpoint-* 2>/dev/null || true
+    (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
+    ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;
+  *) sed -n '2,22p' "$0"; exit 2 ;;
+esac

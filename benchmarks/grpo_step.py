@@ -2,6 +2,7 @@
 
     python benchmarks/grpo_step.py --init-adapter checkpoints/smollm2-135m-scheduler-grpo
     python benchmarks/grpo_step.py --methods static --gpus 1 2 --steps 8      # 1 GPU against 2 (DDP)
+    python benchmarks/grpo_step.py --from-logs --out DIR                      # figures of runs already in DIR
 
 Each run is the SmolLM2 GRPO recipe with 128 completions per optimizer step (16 problems x 8), up to
 ``--max-completion-length`` (512) new tokens each, one generation round per optimizer step (on-policy),
@@ -89,11 +90,18 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--out", default="/tmp/grpo_step")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--from-logs", action="store_true",
+                        help="run nothing: report the runs already in --out (e.g. a run cut off by a time limit)")
     parser.add_argument("--extra", nargs=argparse.REMAINDER, default=[], help="more training/grpo.py flags (last)")
     args = parser.parse_args(argv)
 
     runs = {}
-    for gpus in args.gpus:
+    if args.from_logs:
+        for out in sorted(p for p in Path(args.out).iterdir() if (p / "training_log.jsonl").is_file()):
+            method, _, gpus = out.name.rpartition("-")
+            runs[out.name] = {"gpus": int(gpus.removesuffix("gpu")) if gpus.endswith("gpu") else None,
+                              "method": method, "from_logs": True, **step_times(out)}
+    for gpus in ([] if args.from_logs else args.gpus):
         for method in args.methods:
             name = f"{method}-{gpus}gpu"
             out = Path(args.out) / name
@@ -120,10 +128,14 @@ def main(argv: list[str] | None = None) -> dict:
             run["speedup_vs_plain_1gpu"] = round(base / run["step_s"], 2)
     from eval.results import device_description, library_versions
 
+    device, versions = device_description(), library_versions()
+    if args.from_logs:  # the machine that ran them, from a finished run's summary (this one only reads logs)
+        summaries = [json.loads(p.read_text()) for p in Path(args.out).glob("*/training_summary.json")]
+        device = summaries[0].get("device") if summaries else "unknown (no finished run's summary)"
+        versions = summaries[0].get("versions") if summaries else {}
     report = {"benchmark": "grpo_step", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
               "completions_per_step": args.completions, "max_completion_length": args.max_completion_length,
-              "init_adapter": args.init_adapter, "device": device_description(), "versions": library_versions(),
-              "runs": runs}
+              "init_adapter": args.init_adapter, "device": device, "versions": versions, "runs": runs}
     print(json.dumps(report, indent=1))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -41,11 +41,13 @@ def cut_at_eos(ids: Sequence[int], eos_ids: Sequence[int]) -> list[int]:
     return out
 
 
-def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, bucket: int = 1, device: Any = None):
-    """(input_ids, attention_mask) with every prompt right-aligned in a width that is a multiple of ``bucket``."""
+def left_pad(prompts: Sequence[Sequence[int]], pad_id: int, bucket: int = 1, device: Any = None,
+             min_width: int = 0):
+    """(input_ids, attention_mask) with every prompt right-aligned in a width that is a multiple of ``bucket``
+    (and at least ``min_width``)."""
     import torch
 
-    longest = max(len(p) for p in prompts)
+    longest = max(max(len(p) for p in prompts), min_width)
     width = -(-longest // bucket) * bucket if bucket > 1 else longest
     input_ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(prompts), width), dtype=torch.long)
@@ -63,10 +65,13 @@ def generate_ids(
     method: str = "static",
     bucket: int = 128,
     pad_id: int | None = None,
+    min_width: int = 0,
 ) -> list[list[int]]:
     """Completion ids for each prompt (in order), with ``config`` (a ``GenerationConfig``) deciding how.
 
     ``model`` may be a plain causal LM or a peft model (its adapter applies, as in a GRPO rollout).
+    ``min_width`` (static) pads every batch to at least this many prompt tokens: a caller that knows its
+    longest prompt passes it, and all its batches share one shape, so one compile serves them all.
     """
     import torch
 
@@ -89,7 +94,7 @@ def generate_ids(
     else:
         config.update(cache_implementation=None, disable_compile=True)
         bucket = 1
-    input_ids, mask = left_pad(prompts, pad, bucket, device=model.device)
+    input_ids, mask = left_pad(prompts, pad, bucket, device=model.device, min_width=min_width)
     with torch.no_grad():
         sequences = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config)
     return [cut_at_eos(row, eos) for row in sequences[:, input_ids.shape[1]:].tolist()]

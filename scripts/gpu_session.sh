@@ -107,9 +107,11 @@ case ${1:-} in
     python3 -m eval.run --model smollm2-135m-instruct "$@" --split "$split" --batch_size 100 \
       --max_new_tokens 2048 --run_name "$name-$split-greedy" --results_dir "$WORK/results" ;;
   wait)
-    pid=$(cat "$WORK/plan.pid"); waited=0
-    while kill -0 "$pid" 2>/dev/null && [ "$waited" -lt "$WAIT_S" ]; do sleep 5; waited=$((waited + 5)); done
-    kill -0 "$pid" 2>/dev/null && log "plan still running after ${waited}s" || log "plan not running"
+    # setsid may fork, so the saved pid can be a parent that is gone: look for the plan itself.
+    running() { pgrep -f "gpu_session.sh plan" >/dev/null; }
+    waited=0
+    while running && [ "$waited" -lt "$WAIT_S" ]; do sleep 5; waited=$((waited + 5)); done
+    running && log "plan still running after ${waited}s" || log "plan not running"
     tail -n 25 "$WORK/logs/plan.log" | cut -c1-700
     for f in "$WORK"/grpo2/training_log.jsonl "$WORK"/grpo1/training_log.jsonl; do
       [ -f "$f" ] && { echo "--- $f: $(wc -l <"$f") records; last:"; tail -n 1 "$f" | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); print({k: r[k] for k in r if k in ('step','elapsed_s','reward','rewards/score_reward/mean','completions/mean_length','completions/clipped_ratio')})"; }
@@ -117,10 +119,12 @@ case ${1:-} in
     nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true ;;
   bundle)
     : "${OUT:?bundle writes to \$OUT (set by the device call)}"
-    mkdir -p "$WORK/bundle"
+    rm -rf "$WORK/bundle"; mkdir -p "$WORK/bundle"
     cp -r "$WORK/results" "$WORK/logs" "$WORK/bundle/"
-    for d in grpo2 grpo1 grpo_step; do [ -d "$WORK/$d" ] && rsync -a --exclude='checkpoint-*' --exclude='*.bin' "$WORK/$d" "$WORK/bundle/" 2>/dev/null || cp -r "$WORK/$d" "$WORK/bundle/" 2>/dev/null || true; done
-    rm -rf "$WORK"/bundle/*/checkpoint-* "$WORK"/bundle/grpo_step/*/checkpoint-* 2>/dev/null || true
+    for d in grpo2 grpo1 grpo_step; do [ -d "$WORK/$d" ] && cp -r "$WORK/$d" "$WORK/bundle/"; done
+    # Checkpoints stay behind, and so do the benchmark runs' adapters: only B's adapter comes back.
+    find "$WORK/bundle" -name 'checkpoint-*' -prune -exec rm -rf {} +
+    find "$WORK/bundle/grpo_step" "$WORK/bundle/grpo1" -name 'adapter_model.safetensors' -delete 2>/dev/null || true
     (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
     ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;
   *) sed -n '2,22p' "$0"; exit 2 ;;

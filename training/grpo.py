@@ -96,6 +96,24 @@ def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
         raise ValueError(f"rollout_method must be one of {', '.join(METHODS)}, not {rollout_method!r}.")
 
     class SchedulerGRPOTrainer(GRPOTrainer):
+        prompt_width = 0  # the widest prompt seen so far (tokens): every static rollout batch is padded to it
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            # Measured on 2 H100s: each new prompt width recompiled the decode step, making 2 of 8 steps
+            # take ~100 s instead of ~25 s. Padding every batch to the dataset's longest prompt gives one shape.
+            if rollout_method == "static" and self.train_dataset is not None and "prompt" in self.train_dataset.column_names:
+                self.prompt_width = max(
+                    (len(self._prompt_token_ids(p)) for p in self.train_dataset["prompt"]), default=0
+                )
+
+        def _prompt_token_ids(self, prompt) -> list[int]:
+            tok = self._tokenizer
+            if isinstance(prompt, list):  # conversational: the chat template, as TRL renders it
+                text = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+                return tok(text, add_special_tokens=False)["input_ids"]
+            return tok(prompt)["input_ids"]
+
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
             if (rollout_method == "plain" or self.use_vllm or self.use_transformers_continuous_batching
                     or multimodal_fields or (images is not None and any(i is not None for i in images))):
@@ -104,6 +122,8 @@ def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
                 )
             import torch
             from trl.models import unwrap_model_for_generation
+
+            self.prompt_width = max([self.prompt_width] + [len(p) for p in prompt_ids])
 
             from models.batch_generate import generate_ids
 
@@ -118,7 +138,7 @@ def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
             ):
                 completion_ids = generate_ids(
                     unwrapped_model, prompt_ids, self.generation_config, method=rollout_method,
-                    bucket=rollout_bucket, pad_id=self._tokenizer.pad_token_id,
+                    bucket=rollout_bucket, pad_id=self._tokenizer.pad_token_id, min_width=self.prompt_width,
                 )
             return completion_ids, None
 

@@ -40,6 +40,8 @@ def test_left_pad_right_aligns_in_a_bucket_multiple():
     assert mask.tolist() == [[0, 1, 1, 1], [0, 0, 0, 1]]
     ids, _ = left_pad([[1] * 5], pad_id=0, bucket=4)
     assert ids.shape == (1, 8)
+    ids, mask = left_pad([[1, 2]], pad_id=0, bucket=4, min_width=9)  # a known longest prompt: one shape
+    assert ids.shape == (1, 12) and mask.sum() == 2
 
 
 def test_static_cache_with_bucket_padding_equals_plain_generate(loaded, prompts):
@@ -48,6 +50,7 @@ def test_static_cache_with_bucket_padding_equals_plain_generate(loaded, prompts)
     assert len({tuple(p) for p in plain}) > 1  # answers depend on the prompt
     for bucket in (1, 64, 256):  # extra left padding changes nothing
         assert generate_ids(loaded.model, prompts, config, method="static", bucket=bucket) == plain
+    assert generate_ids(loaded.model, prompts, config, method="static", bucket=64, min_width=1500) == plain
     # The config passed in is not modified (the backend reuses it).
     assert config.cache_implementation is None
 

@@ -152,6 +152,8 @@ def test_static_rollouts_equal_trl_generate_and_use_the_trained_adapter(tiny_mod
             model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
         outs[method], logprobs = trainer._generate_single_turn(prompt_ids, None, {}, 2)
         assert logprobs is None
+        if method == "static":  # every rollout batch is padded to the dataset's longest prompt: one shape
+            assert trainer.prompt_width == max(len(p) for p in prompt_ids)
     assert outs["static"] == outs["plain"]
     with model.disable_adapter():  # the adapter is what generated: without it the tokens differ
         trainer = grpo.trainer_class("static", rollout_bucket=64)(

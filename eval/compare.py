@@ -1,0 +1,88 @@
+"""Paired comparison of two eval runs on the same prompts: did the change help, and by more than noise?
+
+    python -m eval.compare results/smollm2-135m-sft-v2-test-greedy results/smollm2-135m-grpo2-test-greedy
+    python -m eval.compare RUN_A RUN_B --json
+
+Both runs score the same problems, so the difference is measured problem by problem: its mean, the
+standard error of that mean (paired, much tighter than comparing the two runs' own error bars), and how
+many problems got better, worse or stayed equal. Runs are ``results/`` folders (or their names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+from pathlib import Path
+
+from eval.results import read_json
+from scheduler import SchedulerError
+
+
+def run_dir(name: str, results_dir: str = "results") -> Path:
+    path = Path(name)
+    if not (path / "samples.jsonl").is_file():
+        path = Path(results_dir) / name
+    if not (path / "samples.jsonl").is_file():
+        raise SchedulerError(f"No eval run at {name!r} (a folder with samples.jsonl, or a name under {results_dir}/).")
+    return path
+
+
+def scores(path: Path) -> dict[tuple[int, int], float]:
+    """(index, sample) -> score (0-1) for each whole line of samples.jsonl; read only (a torn tail is skipped)."""
+    out: dict[tuple[int, int], float] = {}
+    for line in (path / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            out.setdefault((int(record["index"]), int(record["sample"])), float(record["score"]))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return out
+
+
+def compare(a: Path, b: Path) -> dict:
+    """Paired statistics of B minus A (scores x 100) over the prompts both runs answered."""
+    config_a, config_b = read_json(a / "config.json") or {}, read_json(b / "config.json") or {}
+    if config_a.get("split") and config_b.get("split") and config_a["split"] != config_b["split"]:
+        raise SchedulerError(f"{a.name} is on split {config_a['split']!r} and {b.name} on {config_b['split']!r}.")
+    sa, sb = scores(a), scores(b)
+    keys = sorted(set(sa) & set(sb))
+    if not keys:
+        raise SchedulerError(f"{a.name} and {b.name} share no answered prompts.")
+    diff = [100 * (sb[k] - sa[k]) for k in keys]
+    stderr = statistics.stdev(diff) / math.sqrt(len(diff)) if len(diff) > 1 else float("nan")
+    return {
+        "a": a.name, "b": b.name, "split": config_a.get("split") or config_b.get("split"), "n": len(keys),
+        "mean_a": round(100 * statistics.fmean(sa[k] for k in keys), 2),
+        "mean_b": round(100 * statistics.fmean(sb[k] for k in keys), 2),
+        "diff": round(statistics.fmean(diff), 2), "diff_stderr": round(stderr, 2),
+        "better": sum(d > 0 for d in diff), "worse": sum(d < 0 for d in diff), "same": sum(d == 0 for d in diff),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m eval.compare", description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_a", help="the reference run (folder or name under --results-dir)")
+    parser.add_argument("run_b", help="the run compared with it")
+    parser.add_argument("--results-dir", default="results")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = compare(run_dir(args.run_a, args.results_dir), run_dir(args.run_b, args.results_dir))
+    except SchedulerError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"{report['b']} vs {report['a']} ({report['split']}, {report['n']} prompts, paired):\n"
+              f"  mean {report['mean_b']:.2f} vs {report['mean_a']:.2f}: "
+              f"{report['diff']:+.2f} ± {report['diff_stderr']:.2f} (s.e. of the paired difference)\n"
+              f"  better on {report['better']}, worse on {report['worse']}, equal on {report['same']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

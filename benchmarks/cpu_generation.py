@@ -9,6 +9,8 @@ Rows (each lane alone unless it says "both"; greedy, max 1,024 new tokens):
   loop         a lean decode loop (``models.fast_decode.GreedyDecoder``) without prefix cache or lookup
   prefix       + the shared system/user-template prefix's KV cache (only the problem is prefilled)
   lookup       + prompt-lookup drafts (up to 12 tokens after a 2-4-gram match, verified in one forward pass)
+  hint         + drafts from the solver's reference answer first (``hint_ids``; what the app does), on
+               --problem and every --check problem
   lookup-2t    the same with 2 torch threads, lanes one after the other
   both-1t      both lanes at once, 1 thread each (what the page's button does with the fast path)
   both-seq-2t  both lanes one after the other, 2 threads each (total wall time)
@@ -33,13 +35,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from models.batch_generate import cut_at_eos  # noqa: E402
 from models.fast_decode import GreedyDecoder  # noqa: E402
 from models.generation import SamplingSettings, TransformersBackend  # noqa: E402
 from models.specs import ModelSpec  # noqa: E402
-from scheduler import build_messages, load_problems  # noqa: E402
+from scheduler import build_messages, load_problems, reference_answer  # noqa: E402
 
 ADAPTER = str(Path(__file__).resolve().parent.parent / "checkpoints" / "smollm2-135m-scheduler-grpo")
-ROWS = ("generate", "loop", "prefix", "lookup", "lookup-2t", "both-1t", "both-seq-2t", "bf16", "step-cost")
+ROWS = ("generate", "loop", "prefix", "lookup", "hint", "lookup-2t", "both-1t", "both-seq-2t", "bf16", "step-cost")
 
 
 def run_generate(backend, ids, max_new):
@@ -60,13 +63,13 @@ def run_generate(backend, ids, max_new):
         out = backend.model.generate(**enc, generation_config=config, streamer=Clock())
     total = time.perf_counter() - started
     new = out[0, len(ids):].tolist()
-    return new[: backend._n_tokens(out[0, len(ids):])], first[-1] - started, total
+    return cut_at_eos(new, backend.eos_ids), first[-1] - started, total
 
 
-def run_decoder(decoder, ids, max_new):
+def run_decoder(decoder, ids, max_new, hint_ids=None):
     started = time.perf_counter()
     first, tokens = None, []
-    for step in decoder.decode(ids, max_new):
+    for step in decoder.decode(ids, max_new, hint_ids=hint_ids):
         if first is None:
             first = time.perf_counter() - started
         tokens.extend(step)
@@ -154,6 +157,13 @@ def main(argv=None) -> int:
     for p in args.check:
         for role in backends:
             record("lookup", role, p, *run_decoder(with_lookup[role], prompts[p], args.max_new_tokens), 1)
+    if "hint" in args.only:
+        for p in prompts:
+            for role, b in backends.items():
+                hint = b.tokenizer(reference_answer(problems[p]), add_special_tokens=False)["input_ids"]
+                before = with_lookup[role].stats["forwards"]
+                record("hint", role, p, *run_decoder(with_lookup[role], prompts[p], args.max_new_tokens, hint), 1)
+                print(f"{'':12} {role:5} decoding forward passes: {with_lookup[role].stats['forwards'] - before + 1}")
     if "lookup-2t" in args.only or "both-seq-2t" in args.only:
         torch.set_num_threads(2)
         started = time.perf_counter()

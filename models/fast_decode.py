@@ -10,6 +10,11 @@ is 2 % faster), but it cannot do the two things that pay here:
   event names and times from the prompt, so the tokens that followed the last n-gram's earlier
   occurrence are proposed and verified in one forward pass; the longest prefix that matches the
   model's own argmax is kept. Greedy decoding stays greedy: every kept token is the model's argmax.
+- **Hint drafts**: a caller may pass a text the answer is likely to resemble (the app passes the
+  solver's reference answer, the very format the tuned model was trained to write). Drafts then come
+  from the hint first, read forward from where the last accepted draft ended, and from the context
+  otherwise. The hint only proposes; the model verifies every token, so what comes out is still the
+  model's own greedy answer, token for token (a model that ignores the hint pays for a few wrong drafts).
 
 Outputs are the same greedy tokens as ``generate`` up to floating-point ties (a forward pass over
 several tokens rounds differently from one over a single token); the tests and
@@ -41,6 +46,30 @@ def prompt_lookup(context: Sequence[int], max_ngram: int = 4, num_tokens: int = 
     return []
 
 
+def hint_lookup(context: Sequence[int], hint: Sequence[int], cursor: int, max_ngram: int = 4,
+                num_tokens: int = 12, min_ngram: int = 2) -> tuple[list[int], int]:
+    """(draft, where it starts in ``hint``): what follows the context's last n-gram in the hint.
+
+    The longest n-gram that occurs in the hint wins; among its occurrences, the one whose end is nearest
+    ``cursor`` (where the last accepted hint draft ended), the later one on a tie. An answer mostly moves
+    forward through its hint, but after it departs from it (another decision, another total) it may
+    rejoin it further on or repeat a phrase from before: searching only forward lost the thread on
+    real answers. ``([], cursor)`` when nothing matches.
+    """
+    n_ctx = len(context)
+    for n in range(min(max_ngram, n_ctx), max(1, min_ngram) - 1, -1):
+        tail = list(context[n_ctx - n :])
+        best = None
+        for start in range(len(hint) - n):
+            if list(hint[start : start + n]) == tail:
+                distance = abs(start + n - cursor)
+                if best is None or distance <= best[0]:
+                    best = (distance, start + n)
+        if best is not None:
+            return list(hint[best[1] : best[1] + num_tokens]), best[1]
+    return [], cursor
+
+
 class GreedyDecoder:
     """Greedy decoding of one sequence with a cached shared prefix and optional prompt lookup.
 
@@ -50,6 +79,10 @@ class GreedyDecoder:
     # Defaults chosen by replaying real answers of the embedded pair (benchmarks/RESULTS.md, issue 6): a
     # one-token match guesses wrong too often, and a wrong draft is not free (a forward over 2+ tokens
     # costs ~1.5x one over a single token on the 2-core CPU), so drafts need a 2-gram match.
+    # Hint drafts stay on while they gain at least one token per draft on average, judged after this many
+    # (the base model of the demo ignores the solver's answer: hint drafts slowed it down by up to 25%).
+    HINT_PROBATION = 8
+
     def __init__(self, model: Any, eos_ids: set[int], lookup_tokens: int = 12, max_ngram: int = 4, min_ngram: int = 2):
         self.model = model
         self.eos_ids = set(eos_ids)
@@ -59,7 +92,8 @@ class GreedyDecoder:
         self._prefix_ids: list[int] = []
         self._prefix_cache = None
         self._lock = threading.Lock()
-        self.stats = {"forwards": 0, "tokens": 0, "prefilled": 0}
+        self.stats = {"forwards": 0, "tokens": 0, "prefilled": 0, "hint_drafts": 0}
+        self.trace: list | None = None  # set to a list to record (draft source, draft length, accepted) per step
 
     def cache_prefix(self, prefix_ids: Sequence[int]) -> None:
         """Compute and keep the KV cache of ``prefix_ids`` (the shared start of every prompt)."""
@@ -82,10 +116,11 @@ class GreedyDecoder:
         return None, ids
 
     def decode(self, prompt_ids: Sequence[int], max_new_tokens: int,
-               stop: threading.Event | None = None) -> Iterator[list[int]]:
+               stop: threading.Event | None = None, hint_ids: Sequence[int] | None = None) -> Iterator[list[int]]:
         """Yield the new tokens of each step (one or more) until EOS, ``max_new_tokens`` or ``stop``.
 
         The EOS token, when reached, is the last token yielded, as ``generate`` returns it.
+        ``hint_ids``: tokens the answer is likely to follow (see the module docstring); drafts only.
         """
         import torch
 
@@ -99,11 +134,21 @@ class GreedyDecoder:
             token = int(out.logits[0, -1].argmax())
             context = ids + [token]
             produced = 1
+            hint, cursor = list(hint_ids or []), 0
+            hint_tries = hint_gain = 0  # hint drafts tried, and the draft tokens the model agreed with
             yield [token]
             while token not in self.eos_ids and produced < max_new_tokens and not (stop and stop.is_set()):
                 room = max_new_tokens - produced - 1
-                draft = prompt_lookup(context, self.max_ngram, min(self.lookup_tokens, room), self.min_ngram) if (
-                    self.lookup_tokens and room > 0) else []
+                draft, from_hint = [], None
+                if self.lookup_tokens and room > 0:
+                    if hint and hint_tries >= self.HINT_PROBATION and hint_gain < hint_tries:
+                        hint = []  # a model that does not write like its hint: wrong drafts only cost time
+                    if hint:
+                        draft, from_hint = hint_lookup(context[len(ids):], hint, cursor, self.max_ngram,
+                                                       min(self.lookup_tokens, room), self.min_ngram)
+                    if not draft:
+                        from_hint = None
+                        draft = prompt_lookup(context, self.max_ngram, min(self.lookup_tokens, room), self.min_ngram)
                 feed = [token] + draft
                 out = self.model(torch.tensor([feed], device=device), past_key_values=cache, use_cache=True,
                                  logits_to_keep=len(feed))
@@ -119,6 +164,15 @@ class GreedyDecoder:
                 extra = cache.get_seq_length() - kept
                 if extra > 0:
                     cache.crop(-extra)  # a negative count drops that many tokens from the end
+                if from_hint is not None:
+                    self.stats["hint_drafts"] += 1
+                    hint_tries += 1
+                    hint_gain += len(accepted) - 1
+                    if len(accepted) > 1:  # the model agreed with some of it: read on from there
+                        cursor = from_hint + len(accepted) - 1
+                if self.trace is not None:
+                    self.trace.append(("hint" if from_hint is not None else "context" if draft else "none",
+                                       len(draft), len(accepted)))
                 context.extend(accepted)
                 produced += len(accepted)
                 token = accepted[-1]

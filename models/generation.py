@@ -78,8 +78,12 @@ class Backend(ABC):
     ) -> list[GenerationResult]:
         """One reply per conversation, in order."""
 
-    def stream(self, messages: Messages, settings: SamplingSettings) -> Iterator[str]:
-        """The reply as it grows (each item is the whole text so far); here, all at once."""
+    def stream(self, messages: Messages, settings: SamplingSettings, hint: str | None = None) -> Iterator[str]:
+        """The reply as it grows (each item is the whole text so far); here, all at once.
+
+        ``hint``: a text the reply is likely to resemble (the app passes the solver's reference answer).
+        A backend may use it to draft tokens faster; it never changes what the model answers.
+        """
         yield self.generate([messages], settings)[0].text
 
     def info(self) -> dict:
@@ -176,18 +180,20 @@ class TransformersBackend(Backend):
                 out.append(GenerationResult(text, len(ids)))
         return out
 
-    def stream(self, messages, settings):
-        """The reply as it grows: the lean decoder for greedy decoding on a CPU, else ``generate``."""
+    def stream(self, messages, settings, hint=None):
+        """The reply as it grows: the lean decoder for greedy decoding on a CPU (with ``hint`` drafts), else
+        ``generate``."""
         if self.fast is not None and settings.greedy:
-            return self._stream_fast(messages, settings)
+            return self._stream_fast(messages, settings, hint)
         return self._stream_generate(messages, settings)
 
-    def _stream_fast(self, messages, settings):
+    def _stream_fast(self, messages, settings, hint=None):
         """Greedy tokens from ``GreedyDecoder``, decoded to text as they come; closing stops it."""
         ids = self._encode([messages])["input_ids"][0].tolist()
+        hint_ids = self.tokenizer(hint, add_special_tokens=False)["input_ids"] if hint else None
         tokens: list[int] = []
         shown = ""
-        for step in self.fast.decode(ids, settings.max_new_tokens):
+        for step in self.fast.decode(ids, settings.max_new_tokens, hint_ids=hint_ids):
             tokens.extend(t for t in step if t not in self.eos_ids)
             text = self.tokenizer.decode(tokens, skip_special_tokens=True)
             # A token may end inside a multi-byte character: wait for the rest rather than show "\ufffd".

@@ -44,6 +44,16 @@ hatched, with a dark outline; blue = normal); dropped events are grey; red rows 
 invented (or copied with wrong times). A red band marks time where two kept events overlap; `#n` is
 the position in the answer; ⚠ notes flag out-of-order and repeated events.
 
+## How the CPU demo is fast
+
+On a CPU, greedy answers come from a lean decoder (`models/fast_decode.py`): the shared system prompt's
+KV cache is computed once, and each step *drafts* several tokens that the model checks in one forward
+pass — tokens copied from the prompt, and tokens of the solver's reference answer (the format the
+tuned model was trained on). A draft is only a guess: the model keeps a drafted token only where it is
+the model's own top choice, so what you see is exactly the model's greedy answer, token for token
+(the tests check this against plain `generate`); a model that does not write like the solver just
+gets fewer drafts accepted.
+
 ## Evaluate a model
 
 ```bash

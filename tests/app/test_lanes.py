@@ -52,3 +52,28 @@ def test_solver_lane():
     answer, figure, html = solver_view(PROBLEM)
     assert answer.startswith("<think>") and "Valid schedule" in html and "100.0%" in html
     assert figure.layout.height > 0
+
+
+def test_lane_drafts_from_the_solver_answer_but_shows_the_model_text(tiny_llama, pool):
+    """The lane hands the model the solver's reference answer as a hint (drafts on the CPU fast path);
+    the text shown is still exactly the model's greedy answer."""
+    from scheduler import build_messages, reference_answer
+
+    side = Side("base", ModelSpec(str(tiny_llama), label="tiny"))
+    settings = SamplingSettings(max_new_tokens=24)
+    backend = pool.get(side.spec)
+    seen = []
+    original = backend.fast.decode
+
+    def recording(ids, max_new, stop=None, hint_ids=None):
+        seen.append(hint_ids)
+        return original(ids, max_new, stop, hint_ids=hint_ids)
+
+    backend.fast.decode = recording
+    try:
+        last = list(run_lane(side, PROBLEM, settings, pool))[-1]
+    finally:
+        del backend.fast.decode
+    want_hint = backend.tokenizer(reference_answer(PROBLEM), add_special_tokens=False)["input_ids"]
+    assert seen == [want_hint]
+    assert last.text == backend.generate([build_messages(PROBLEM)], settings)[0].text

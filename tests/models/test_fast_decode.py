@@ -3,7 +3,7 @@
 import pytest
 
 from models.batch_generate import cut_at_eos
-from models.fast_decode import GreedyDecoder, prompt_lookup
+from models.fast_decode import GreedyDecoder, hint_lookup, prompt_lookup
 from models.generation import SamplingSettings, TransformersBackend
 from tests.models.test_generation import backend, conversations  # noqa: F401  (the same tiny llama and qwen2 models)
 
@@ -72,3 +72,34 @@ def test_drafts_on_repetitive_text_keep_the_greedy_tokens(fast_backend):
 def test_sampling_still_uses_generate(fast_backend, conversations):
     hot = SamplingSettings(temperature=1.5, max_new_tokens=12, seed=3)
     assert list(fast_backend.stream(conversations[0], hot))[-1] == list(fast_backend._stream_generate(conversations[0], hot))[-1]
+
+
+def test_hint_lookup_follows_the_hint_near_the_cursor():
+    hint = [1, 2, 3, 4, 9, 1, 2, 5, 6]
+    # "1 2" occurs twice in the hint: the occurrence whose end is nearest the cursor wins.
+    assert hint_lookup([7, 1, 2], hint, cursor=0, num_tokens=2) == ([3, 4], 2)
+    assert hint_lookup([7, 1, 2], hint, cursor=8, num_tokens=2) == ([5, 6], 7)
+    # A longer n-gram beats a nearer shorter one; nothing matching gives no draft and keeps the cursor.
+    assert hint_lookup([9, 1, 2], hint, cursor=0, max_ngram=3, num_tokens=1) == ([5], 7)
+    assert hint_lookup([8, 8], hint, cursor=4) == ([], 4)
+
+
+def test_hint_drafts_keep_the_greedy_tokens(fast_backend, conversations):
+    """With the model's own answer as the hint, most tokens come in long drafts; with a hint it never
+    follows, drafts fail. Either way the tokens are exactly greedy decoding's."""
+    ids = fast_backend._encode([conversations[0]])["input_ids"][0].tolist()
+    plain = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=0)
+    want = [t for step in plain.decode(ids, 60) for t in step]
+    for hint in (want, list(reversed(want)), [3, 4, 5] * 30):
+        decoder = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=8)
+        got = [t for step in decoder.decode(ids, 60, hint_ids=hint) for t in step]
+        assert got == want
+        if hint is want:
+            assert decoder.stats["hint_drafts"] > 0 and decoder.stats["forwards"] <= len(want) // 4
+
+
+def test_stream_with_a_hint_gives_the_same_text(fast_backend, conversations):
+    settings = SamplingSettings(max_new_tokens=40)
+    text = fast_backend.generate([conversations[1]], settings)[0].text
+    assert list(fast_backend.stream(conversations[1], settings, hint=text))[-1] == text
+    assert list(fast_backend.stream(conversations[1], settings, hint="<think>unrelated</think>"))[-1] == text

@@ -1,0 +1,59 @@
+"""The GPU benchmark scripts run their logic on the CPU too, so they cannot rot between device sessions.
+
+Their figures come from the GPU (benchmarks/RESULTS.md); here only what they compute is checked.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import gpu_decode_profile  # noqa: E402
+import gpu_generation  # noqa: E402
+import grpo_step  # noqa: E402
+
+
+def test_decode_profile_loop_decodes_like_generate_on_cpu(tmp_path):
+    """The bare static-cache loop (the profile's subject) gives generate's greedy tokens (fp32, CPU)."""
+    out = tmp_path / "profile.json"
+    report = gpu_decode_profile.main(["--device", "cpu", "--batch", "2", "--prompt", "12", "--new", "5",
+                                      "--cache", "8", "--only", "generate_plain", "loop_static", "--json", str(out)])
+    rows = report["rows"]
+    assert rows["loop_static"]["rows_same_as_generate"] == 2
+    assert rows["generate_plain"]["steps"] == 5 and rows["generate_plain"]["ms_per_step"] > 0
+    assert json.loads(out.read_text())["rows"].keys() == rows.keys()
+
+
+def test_grpo_step_reads_step_times_back_from_logs(tmp_path):
+    run = tmp_path / "static-2gpu"
+    run.mkdir()
+    records = [{"step": i + 1, "elapsed_s": t, "loss": 0.1, "reward": 50.0 + i, "completions/mean_length": 400.0}
+               for i, t in enumerate([70.0, 82.0, 95.0, 108.0])]
+    (run / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    (run / "training_summary.json").write_text(json.dumps({"device": "2 x test GPU", "versions": {"torch": "x"}}))
+    report = grpo_step.main(["--from-logs", "--out", str(tmp_path), "--json", str(tmp_path / "r.json")])
+    figures = report["runs"]["static-2gpu"]
+    assert figures["gpus"] == 2 and figures["method"] == "static" and figures["from_logs"]
+    assert figures["step_times_s"] == [70.0, 12.0, 13.0, 13.0]
+    assert figures["first_step_s"] == 70.0 and figures["step_s"] == 13.0
+    assert report["device"] == "2 x test GPU"  # the machine that ran it, not this one
+
+
+def test_grpo_step_refuses_batches_that_do_not_split(tmp_path):
+    args = grpo_step.argparse.Namespace(per_device=48, completions=128, recipe="r", steps=1, max_completion_length=8,
+                                        learning_rate=1e-5, seed=1, init_adapter=None, model=None, extra=[])
+    with pytest.raises(SystemExit, match="do not split"):
+        grpo_step.command("static", 1, args, tmp_path)
+
+
+def test_gpu_generation_says_it_needs_a_gpu():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(SystemExit, match="CUDA"):
+        gpu_generation.main([])

@@ -122,25 +122,30 @@ def main(argv: list[str] | None = None) -> dict:
                 run["log_tail"] = (proc.stdout + proc.stderr)[-1500:]
             runs[name] = run
             print(f"[grpo_step] {name}: {json.dumps({k: v for k, v in run.items() if k != 'log_tail'})}", flush=True)
+            report(args, runs)
+    return report(args, runs)
+
+
+def report(args, runs: dict) -> dict:
+    """The report of the runs so far (written after every run: a time limit loses only the run it cuts)."""
+    from eval.results import device_description, library_versions
+
     base = runs.get("plain-1gpu", {}).get("step_s")
     for run in runs.values():
         if base and run.get("step_s"):
             run["speedup_vs_plain_1gpu"] = round(base / run["step_s"], 2)
-    from eval.results import device_description, library_versions
-
     device, versions = device_description(), library_versions()
     if args.from_logs:  # the machine that ran them, from a finished run's summary (this one only reads logs)
         summaries = [json.loads(p.read_text()) for p in Path(args.out).glob("*/training_summary.json")]
         device = summaries[0].get("device") if summaries else "unknown (no finished run's summary)"
         versions = summaries[0].get("versions") if summaries else {}
-    report = {"benchmark": "grpo_step", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
-              "completions_per_step": args.completions, "max_completion_length": args.max_completion_length,
-              "init_adapter": args.init_adapter, "device": device, "versions": versions, "runs": runs}
-    print(json.dumps(report, indent=1))
+    out = {"benchmark": "grpo_step", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
+           "completions_per_step": args.completions, "max_completion_length": args.max_completion_length,
+           "init_adapter": args.init_adapter, "device": device, "versions": versions, "runs": runs}
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    return report
+        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+    return out
 
 
 if __name__ == "__main__":

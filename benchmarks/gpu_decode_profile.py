@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from eval.results import device_description, library_versions, write_json_atomic  # noqa: E402
+
 SMOLLM2_135M = dict(
     hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9, num_key_value_heads=3,
     head_dim=64, vocab_size=49152, max_position_embeddings=8192, rms_norm_eps=1e-5, tie_word_embeddings=True,
@@ -136,8 +138,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     import torch
 
-    from eval.results import device_description, library_versions
-
+    machine = {"device": device_description(), "versions": library_versions()}
     dtype = torch.bfloat16 if args.device.startswith("cuda") else torch.float32
     compile_mode = "reduce-overhead" if args.device.startswith("cuda") else None
     model = build(args.device, dtype)
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> dict:
         rows[name] = {"seconds": round(seconds, 3), "steps": steps, "ms_per_step": round(1000 * seconds / steps, 3), **extra}
         print(f"{name}: {json.dumps(rows[name])}", flush=True)
         if args.json:
-            write(args, rows, device_description(), library_versions())
+            write(args, rows, **machine)
 
     reference = None  # plain generate's tokens: the loop below must decode the same way
     if "generate_plain" in want:
@@ -190,8 +191,7 @@ def main(argv: list[str] | None = None) -> dict:
                 ],
             }
             print(json.dumps(rows["profile"], indent=1), flush=True)
-    report = write(args, rows, device_description(), library_versions())
-    return report
+    return write(args, rows, **machine)
 
 
 def write(args, rows: dict, device: str, versions: dict) -> dict:
@@ -199,8 +199,7 @@ def write(args, rows: dict, device: str, versions: dict) -> dict:
               "model": "SmolLM2-135M architecture, random bf16 weights", "batch": args.batch, "prompt": args.prompt,
               "new": args.new, "device": device, "versions": versions, "rows": rows}
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        write_json_atomic(args.json, report)
     return report
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eval.results import device_description, library_versions  # noqa: E402
+from eval.results import device_description, library_versions, write_json_atomic  # noqa: E402
 from models.batch_generate import METHODS, generate_ids  # noqa: E402
 from models.generation import SamplingSettings, TransformersBackend  # noqa: E402
 from models.specs import ModelSpec  # noqa: E402
@@ -121,8 +121,7 @@ def write_report(args, backend, prompts, table: dict) -> dict:
         "device": device_description(), "versions": library_versions(), "methods": table,
     }
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        write_json_atomic(args.json, report)
     return report
 
 

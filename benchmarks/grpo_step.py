@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
 
 def report(args, runs: dict) -> dict:
     """The report of the runs so far (written after every run: a time limit loses only the run it cuts)."""
-    from eval.results import device_description, library_versions
+    from eval.results import device_description, library_versions, write_json_atomic
 
     base = runs.get("plain-1gpu", {}).get("step_s")
     for run in runs.values():
@@ -143,8 +143,7 @@ def report(args, runs: dict) -> dict:
            "completions_per_step": args.completions, "max_completion_length": args.max_completion_length,
            "init_adapter": args.init_adapter, "device": device, "versions": versions, "runs": runs}
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        write_json_atomic(args.json, out)
     return out
 
 

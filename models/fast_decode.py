@@ -93,7 +93,6 @@ class GreedyDecoder:
         self._prefix_cache = None
         self._lock = threading.Lock()
         self.stats = {"forwards": 0, "tokens": 0, "prefilled": 0, "hint_drafts": 0}
-        self.trace: list | None = None  # set to a list to record (draft source, draft length, accepted) per step
 
     def cache_prefix(self, prefix_ids: Sequence[int]) -> None:
         """Compute and keep the KV cache of ``prefix_ids`` (the shared start of every prompt)."""
@@ -170,9 +169,6 @@ class GreedyDecoder:
                     hint_gain += len(accepted) - 1
                     if len(accepted) > 1:  # the model agreed with some of it: read on from there
                         cursor = from_hint + len(accepted) - 1
-                if self.trace is not None:
-                    self.trace.append(("hint" if from_hint is not None else "context" if draft else "none",
-                                       len(draft), len(accepted)))
                 context.extend(accepted)
                 produced += len(accepted)
                 token = accepted[-1]

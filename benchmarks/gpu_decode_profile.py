@@ -15,6 +15,10 @@ tokens, and reports milliseconds per decoding step (one token for the whole batc
   what is left when ``generate``'s own per-step work is gone.
 - ``loop_static_short_cache``: the same with a cache just long enough (``--prompt`` + 64): how much of a
   step is attention over the static cache's full length.
+- ``decode_loop``: ``models.decode_loop`` (the ``loop`` method: the mask kept across steps, grouped-query
+  attention reading each cached key/value once), cache ``--prompt`` + ``--cache``, greedy;
+  ``decode_loop_sampled``: the same drawing each token at temperature 1 (GRPO's rollouts);
+  ``decode_loop_profile``: its top CUDA kernels over 20 steps.
 - ``profile``: the CUDA kernels that take the most time in 20 steps of ``loop_static``, and the
   per-step CPU time of ``generate_static`` next to its GPU time.
 """
@@ -125,6 +129,42 @@ class StaticLoop:
         return elapsed, prof, torch.cat(tokens, dim=1)
 
 
+def run_decode_loop(model, input_ids, mask, args, sampled: bool = False, steps: int | None = None):
+    """(seconds, first call's seconds, tokens, cache length) of ``models.decode_loop`` for ``steps`` tokens."""
+    import torch
+    from transformers import GenerationConfig
+
+    from models.decode_loop import decode
+
+    steps = steps or args.new
+    config = GenerationConfig(max_new_tokens=steps, do_sample=sampled, temperature=1.0, top_k=0, top_p=1.0)
+    times = []
+    for _ in range(2):  # the first call compiles and captures the graph
+        sync(args.device)
+        start = time.perf_counter()
+        with torch.no_grad():
+            tokens = decode(model, input_ids, mask, config, eos=[], pad_id=0, cache_multiple=args.prompt + args.cache)
+        sync(args.device)
+        times.append(time.perf_counter() - start)
+    assert tokens.shape[1] == steps
+    return times[1], times[0], tokens, args.prompt + args.cache
+
+
+def profile_decode_loop(model, input_ids, mask, args) -> dict:
+    """The loop's top CUDA kernels per step over 20 steps (after the timed runs: nothing compiles here)."""
+    from torch.profiler import ProfilerActivity, profile as torch_profile
+
+    with torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        run_decode_loop(model, input_ids, mask, args, steps=20)
+    events = prof.key_averages()
+    attr = "device_time_total" if hasattr(events[0], "device_time_total") else "cuda_time_total"
+    top = sorted(events, key=lambda e: getattr(e, attr, 0), reverse=True)[:12]
+    steps = 2 * 20  # run_decode_loop runs twice
+    return {"steps": steps, "top_kernels_ms_per_step": [
+        {"name": e.key[:90], "ms_per_step": round(getattr(e, attr, 0) / 1000 / steps, 4), "calls_per_step": e.count / steps}
+        for e in top]}
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--batch", type=int, default=100)
@@ -147,7 +187,8 @@ def main(argv: list[str] | None = None) -> dict:
     input_ids = torch.randint(3, 49152, (args.batch, args.prompt), device=args.device)
     mask = (torch.arange(args.prompt)[None, :] >= (args.prompt - lengths)[:, None]).long().to(args.device)
     rows: dict[str, dict] = {}
-    want = set(args.only or ["generate_plain", "generate_static", "loop_static", "loop_static_short_cache", "profile"])
+    want = set(args.only or ["generate_plain", "generate_static", "decode_loop", "decode_loop_sampled",
+                             "decode_loop_profile", "loop_static", "loop_static_short_cache", "profile"])
 
     def per_step(name: str, seconds: float, steps: int, **extra) -> None:
         rows[name] = {"seconds": round(seconds, 3), "steps": steps, "ms_per_step": round(1000 * seconds / steps, 3), **extra}
@@ -165,6 +206,16 @@ def main(argv: list[str] | None = None) -> dict:
         first, _ = run_generate(model, input_ids, mask, args.new, True, args.device)
         seconds, _ = run_generate(model, input_ids, mask, args.new, True, args.device)
         per_step("generate_static", seconds, args.new, first_call_s=round(first, 1), cache_len=args.prompt + args.new)
+    for name in ("decode_loop", "decode_loop_sampled"):
+        if name in want:
+            seconds, first, tokens, cache_len = run_decode_loop(model, input_ids, mask, args, sampled=name.endswith("sampled"))
+            extra = {"first_call_s": round(first, 1), "cache_len": cache_len}
+            if reference is not None and not name.endswith("sampled"):
+                extra["rows_same_as_generate"] = int((tokens == reference[:, :tokens.shape[1]]).all(dim=1).sum())
+            per_step(name, seconds, args.new, **extra)
+    if "decode_loop_profile" in want:
+        rows["decode_loop_profile"] = profile_decode_loop(model, input_ids, mask, args)
+        print(json.dumps(rows["decode_loop_profile"], indent=1), flush=True)
     loops = [("loop_static", args.prompt + args.cache), ("loop_static_short_cache", args.prompt + 64)]
     for name, cache_len in loops:
         if name not in want:

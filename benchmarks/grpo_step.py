@@ -8,7 +8,9 @@ Each run is the SmolLM2 GRPO recipe with 128 completions per optimizer step (16 
 ``--max-completion-length`` (512) new tokens each, one generation round per optimizer step (on-policy),
 ``--steps`` steps, no checkpoints. The time of a step comes from ``training_log.jsonl`` (``elapsed_s`` of
 consecutive steps). The first step also pays for compiling and capturing graphs, so it is reported apart;
-"step_s" is the median of the others. With ``--gpus 2`` the same 128 completions are split over two
+"step_s" is the median of the others. Rollouts through ``models.batch_generate`` (static, loop) also log
+their own time (``timing/rollout_s``): "rollout_s" is its median after the first step and "rest_s" the
+median of the remainder (the policy's forward and backward, rewards, TRL's bookkeeping). With ``--gpus 2`` the same 128 completions are split over two
 processes (``accelerate launch`` with ``recipes/accelerate_configs/ddp.yaml``, unchanged).
 """
 
@@ -63,11 +65,18 @@ def step_times(out: Path) -> dict:
     elapsed = [r["elapsed_s"] for r in records]
     steps = [b - a for a, b in zip([0.0] + elapsed, elapsed)]
     rewards = [round(r.get("reward", float("nan")), 4) for r in records]
+    rollouts = [r["timing/rollout_s"] for r in records if "timing/rollout_s" in r]  # static/loop rollouts log it
+    split = {}
+    if len(rollouts) == len(steps) > 1:
+        split = {"rollout_times_s": [round(x, 2) for x in rollouts],
+                 "rollout_s": round(statistics.median(rollouts[1:]), 2),
+                 "rest_s": round(statistics.median([s - g for s, g in zip(steps[1:], rollouts[1:])]), 2)}
     return {
         "steps": len(steps),
         "first_step_s": round(steps[0], 2) if steps else None,
         "step_s": round(statistics.median(steps[1:]), 2) if len(steps) > 1 else None,
         "step_times_s": [round(s, 2) for s in steps],
+        **split,
         "rewards": rewards,
         "mean_completion_length": [round(r.get("completions/mean_length", 0), 1) for r in records],
         "clipped_ratio": [round(r.get("completions/clipped_ratio", 0), 3) for r in records],
@@ -79,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--recipe", default=RECIPE)
     parser.add_argument("--model", default=None, help="instead of the recipe's model")
     parser.add_argument("--init-adapter", default=None, help="start from this LoRA (e.g. the shipped adapter)")
-    parser.add_argument("--methods", nargs="+", default=["plain", "static"], choices=["plain", "static", "continuous"])
+    parser.add_argument("--methods", nargs="+", default=["plain", "static"], choices=["plain", "static", "loop", "continuous"])
     parser.add_argument("--gpus", nargs="+", type=int, default=[1])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--plain-steps", type=int, default=3, help="steps for the (slow) plain baseline")

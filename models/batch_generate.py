@@ -2,7 +2,7 @@
 
 Why not plain ``model.generate``: it runs every decoding step eagerly, so a 135M model at batch 100 spends
 its time launching ~500 small kernels per token from Python, not reading its 0.3 GB of weights (measured
-on the H100: 627-1,400 generated tokens/s, about 1% of what the card can do). Three methods:
+on the H100: 627-1,400 generated tokens/s, about 1% of what the card can do). Four methods:
 
 - ``plain``: ``generate`` with a dynamic cache, exactly as before (the baseline every benchmark runs).
 - ``static``: ``generate`` with a static KV cache. Its decode step then has fixed shapes, so transformers
@@ -10,19 +10,25 @@ on the H100: 627-1,400 generated tokens/s, about 1% of what the card can do). Th
   left-padded to a multiple of ``bucket`` so that the cache, and the compiled graph, repeat across calls
   (transformers reuses a static cache that is large enough); a new shape costs one compile (~20-60 s).
   Compiling needs a GPU: on a CPU transformers runs the static cache eagerly.
+- ``loop``: our own decode loop (``models.decode_loop``): static cache, the mask kept across steps instead
+  of rebuilt in every step, grouped-query attention that reads each cached key/value once, the step
+  compiled into a CUDA graph. Same prefill and positions as ``generate``; greedy tokens equal ``plain``'s
+  in fp32 (the tests check it on a CPU). Settings it does not implement (e.g. a repetition penalty) make
+  it fall back to ``static`` with a warning.
 - ``continuous``: transformers' continuous batching (``generate_batch``, paged attention, its own
   CUDA graphs), the path TRL calls ``use_transformers_paged``.
 
-All three take the same ``GenerationConfig`` (greedy or sampled) and return each completion's token ids
+All four take the same ``GenerationConfig`` (greedy or sampled) and return each completion's token ids
 up to and including its first end-of-sequence token, as TRL expects of a rollout.
 """
 
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Sequence
 
-METHODS = ("plain", "static", "continuous")
+METHODS = ("plain", "static", "loop", "continuous")
 
 
 def _eos_ids(config: Any) -> list[int]:
@@ -89,6 +95,16 @@ def generate_ids(
         # Outputs are keyed by request id; match them back to the prompts by order of submission.
         ordered = sorted(outputs.values(), key=lambda o: _request_index(o.request_id))
         return [cut_at_eos(o.generated_tokens, eos) for o in ordered]
+    if method == "loop":
+        from models.decode_loop import decode, unsupported
+
+        skipped = unsupported(config)
+        if not skipped:
+            input_ids, mask = left_pad(prompts, pad, bucket, device=model.device, min_width=min_width)
+            out = decode(model, input_ids, mask, config, eos, pad)
+            return [cut_at_eos(row, eos) for row in out.tolist()]
+        warnings.warn(f"The loop method does not implement {', '.join(skipped)}: generating with 'static'.")
+        method = "static"
     if method == "static":
         config.update(cache_implementation="static", disable_compile=False)
     else:

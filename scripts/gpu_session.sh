@@ -1,21 +1,21 @@
 #!/usr/bin/env bash
-# One 2-GPU device session in the background: speed benchmarks, missing evals, a long GRPO run on both
-# GPUs, a 1-GPU run of the same recipe to compare, evals of the result. It outlives each 10-minute call.
+# One 2-GPU device session in the background: speed benchmarks, a 1-GPU and a 2-GPU GRPO run of the same
+# recipe, evals of the result. It outlives each 10-minute call.
 #
 #   bash scripts/gpu_session.sh start     provision the staged GGUF, then run the plan below detached
 #   bash scripts/gpu_session.sh wait      block until the plan ends or WAIT_S (540) passes; show progress
 #   bash scripts/gpu_session.sh bundle    results, logs and the new adapter into $OUT (15 MiB parts)
 #
 # The plan (GPU numbers are CUDA_VISIBLE_DEVICES; every step logs to $WORK/logs/<step>.log):
-#   A  GPU 0: benchmarks/gpu_generation.py on the shipped adapter (plain vs static vs continuous), then
-#             benchmarks/gpu_decode_profile.py (where a decoding step's time goes)
-#      GPU 1: benchmarks/grpo_step.py (128 completions x 512 tokens per step, plain vs static rollouts),
-#             then the GRPO recipe on this one GPU for C_STEPS steps: the 1-GPU side of issue 8's comparison
+#   A  GPU 0: benchmarks/gpu_generation.py on the shipped adapter (plain vs static vs loop), then eval.run
+#             of the shipped adapter on test and hard with --gpu_method loop (into $WORK/results/loopcheck:
+#             the committed runs used static; the scores must agree)
+#      GPU 1: benchmarks/grpo_step.py (128 completions x 512 tokens per step: loop, static and plain
+#             rollouts), then the GRPO recipe on this one GPU for C_STEPS steps: the 1-GPU side of issue 8
 #   B  both:  training/grpo.py, the SmolLM2 recipe via accelerate (ddp.yaml, 2 processes, the same 128
 #             completions per step), from the shipped adapter, until END_AT minus the time C needs
 #   C  GPU 0 / GPU 1: eval.run of B's adapter on the test / hard split, at once
-# (The session of 2026-11-25 ran an earlier order, with the 1-GPU run last; it never ran, because a
-# timed-out benchmark was read as "static rollouts fail". Both are fixed here; this order is untried.)
+# Rollouts in the GRPO runs use the loop method if its benchmark logged steps, else static.
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]
 #   PLAN_MINUTES [21] minutes from `start` to the end of C   C_STEPS [12]   WAIT_S [540]
@@ -58,16 +58,21 @@ plan() {
 
   # A
   (
-    step gen_bench 0 timeout 330 python3 benchmarks/gpu_generation.py --adapter "$SHIPPED" --json "$WORK/results/bench/gpu_generation.json"
-    step decode_profile 0 timeout 300 python3 benchmarks/gpu_decode_profile.py --new 128 --json "$WORK/results/bench/gpu_decode_profile.json"
+    step gen_bench 0 timeout 420 python3 benchmarks/gpu_generation.py --adapter "$SHIPPED" --methods plain static loop \
+      --json "$WORK/results/bench/gpu_generation.json"
+    for split in test hard; do
+      step "loopcheck_$split" 0 python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split "$split" \
+        --batch_size 100 --max_new_tokens 2048 --gpu_method loop --run_name "smollm2-135m-grpo2-$split-greedy-loop" \
+        --results_dir "$WORK/results/loopcheck"
+    done
   ) &
   local a0=$!
-  step grpo_bench 1 timeout 420 python3 benchmarks/grpo_step.py --init-adapter "$SHIPPED" --methods static plain --steps 6 \
+  step grpo_bench 1 timeout 480 python3 benchmarks/grpo_step.py --init-adapter "$SHIPPED" --methods loop static plain --steps 6 \
     --plain-steps 2 --out "$WORK/grpo_step" --json "$WORK/results/bench/grpo_step.json"
-  # Static rollouts are judged by what they logged, not by the benchmark's exit (a time limit is not a failure).
-  local rollout=static
-  [ -s "$WORK/grpo_step/static-1gpu/training_log.jsonl" ] \
-    || { rollout=plain; log "static rollouts logged no step in grpo_bench: the GRPO runs use rollout_method plain"; }
+  # Rollouts are judged by what they logged, not by the benchmark's exit (a time limit is not a failure).
+  local rollout=loop
+  [ -s "$WORK/grpo_step/loop-1gpu/training_log.jsonl" ] \
+    || { rollout=static; log "loop rollouts logged no step in grpo_bench: the GRPO runs use rollout_method static"; }
   step grpo_1gpu 1 python3 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo1" \
     --max_steps "${C_STEPS:-12}" --save_strategy no --max_train_minutes 4 --rollout_method "$rollout"
   wait "$a0" || true
@@ -81,8 +86,8 @@ plan() {
 
   # C
   if [ -f "$WORK/grpo2/adapter_model.safetensors" ]; then
-    step eval_new_test 0 "${evaluate[@]}" smollm2-135m-grpo2 test --adapter "$WORK/grpo2" &
-    step eval_new_hard 1 "${evaluate[@]}" smollm2-135m-grpo2 hard --adapter "$WORK/grpo2"
+    step eval_new_test 0 "${evaluate[@]}" smollm2-135m-grpo3 test --adapter "$WORK/grpo2" &
+    step eval_new_hard 1 "${evaluate[@]}" smollm2-135m-grpo3 hard --adapter "$WORK/grpo2"
     wait || true
   else
     log "no adapter from B: nothing to evaluate"

@@ -7,9 +7,10 @@ prompts are the published system + user messages (``scheduler.build_messages``).
 
 Generation: vLLM when ``use_vllm`` is set and vllm is installed (``use_vllm`` is switched off with a
 warning when vllm is missing). Otherwise rollouts go through ``models.batch_generate`` as eval does
-(``rollout_method: static``: a static KV cache and the decode step compiled into CUDA graphs; the LoRA
-being trained is the one that generates, so rollouts always use the current weights), or TRL's own
-``generate`` (``rollout_method: plain``). ``--use_unsloth`` loads the model
+(``rollout_method: loop``: our own decode loop, ``models.decode_loop``; ``static``: ``generate`` with a
+static KV cache; both compile the decode step into CUDA graphs on a GPU; the LoRA being trained is the
+one that generates, so rollouts always use the current weights), or TRL's own ``generate``
+(``rollout_method: plain``). Each step logs its generation time as ``timing/rollout_s``. ``--use_unsloth`` loads the model
 through unsloth (4-bit, its LoRA kernels) when unsloth is installed.
 
 One GPU (135M, after SFT):
@@ -66,8 +67,9 @@ class GRPOScriptArguments(TrainScriptArguments):
     rollout_method: str = field(
         default="static",
         metadata={
-            "help": "Rollouts without vLLM: static (models.batch_generate: static KV cache + CUDA graphs on a GPU), "
-            "plain (TRL's generate) or continuous (transformers' continuous batching)."
+            "help": "Rollouts without vLLM, through models.batch_generate: loop (our decode loop), static (generate "
+            "with a static KV cache; both compiled into CUDA graphs on a GPU), plain (TRL's generate) or continuous "
+            "(transformers' continuous batching)."
         },
     )
     rollout_bucket: int = field(
@@ -102,7 +104,7 @@ def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
             super().__init__(*args, **kwargs)
             # Measured on 2 H100s: each new prompt width recompiled the decode step, making 2 of 8 steps
             # take ~100 s instead of ~25 s. Padding every batch to the dataset's longest prompt gives one shape.
-            if rollout_method == "static" and self.train_dataset is not None and "prompt" in self.train_dataset.column_names:
+            if rollout_method in ("static", "loop") and self.train_dataset is not None and "prompt" in self.train_dataset.column_names:
                 self.prompt_width = max(
                     (len(self._prompt_token_ids(p)) for p in self.train_dataset["prompt"]), default=0
                 )
@@ -120,9 +122,12 @@ def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
                 return super()._generate_single_turn(
                     prompt_ids, images, multimodal_fields, num_generations, has_tool_images
                 )
+            import time
+
             import torch
             from trl.models import unwrap_model_for_generation
 
+            started = time.perf_counter()
             self.prompt_width = max([self.prompt_width] + [len(p) for p in prompt_ids])
 
             from models.batch_generate import generate_ids
@@ -140,6 +145,11 @@ def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
                     unwrapped_model, prompt_ids, self.generation_config, method=rollout_method,
                     bucket=rollout_bucket, pad_id=self._tokenizer.pad_token_id, min_width=self.prompt_width,
                 )
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            # Logged per step (training_log.jsonl: timing/rollout_s): how much of a step is generation.
+            self._metrics["train" if self.model.training else "eval"]["timing/rollout_s"].append(
+                time.perf_counter() - started)
             return completion_ids, None
 
     return SchedulerGRPOTrainer

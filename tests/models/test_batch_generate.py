@@ -65,7 +65,7 @@ def test_unknown_method_and_empty_input(loaded):
     with pytest.raises(ValueError, match="static"):
         generate_ids(loaded.model, [[1]], greedy(loaded.tokenizer), method="fastest")
     assert generate_ids(loaded.model, [], greedy(loaded.tokenizer)) == []
-    assert set(METHODS) == {"plain", "static", "continuous"}
+    assert set(METHODS) == {"plain", "static", "loop", "continuous"}
 
 
 def test_sampling_is_seeded(loaded, prompts):

@@ -147,18 +147,20 @@ def test_static_rollouts_equal_trl_generate_and_use_the_trained_adapter(tiny_mod
     torch.manual_seed(0)
     model = get_peft_model(base, LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False))
     outs = {}
-    for method in ("plain", "static"):
+    for method in ("plain", "static", "loop"):
         trainer = grpo.trainer_class(method, rollout_bucket=64)(
             model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
         outs[method], logprobs = trainer._generate_single_turn(prompt_ids, None, {}, 2)
         assert logprobs is None
-        if method == "static":  # every rollout batch is padded to the dataset's longest prompt: one shape
+        if method != "plain":  # every rollout batch is padded to the dataset's longest prompt: one shape
             assert trainer.prompt_width == max(len(p) for p in prompt_ids)
-    assert outs["static"] == outs["plain"]
+        assert len(trainer._metrics["train"]["timing/rollout_s"]) == (method != "plain")
+    assert outs["static"] == outs["plain"] == outs["loop"]
     with model.disable_adapter():  # the adapter is what generated: without it the tokens differ
-        trainer = grpo.trainer_class("static", rollout_bucket=64)(
-            model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
-        assert trainer._generate_single_turn(prompt_ids, None, {}, 2)[0] != outs["static"]
+        for method in ("static", "loop"):
+            trainer = grpo.trainer_class(method, rollout_bucket=64)(
+                model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
+            assert trainer._generate_single_turn(prompt_ids, None, {}, 2)[0] != outs["static"]
 
 
 def test_unknown_rollout_method_is_refused():

@@ -1,0 +1,199 @@
+"""Our own batched decode loop: the ``graph`` method of ``models.batch_generate`` (GPU eval, GRPO rollouts).
+
+Why not ``generate`` with a static cache (the ``static`` method): profiled on the H100 at batch 100
+(``benchmarks/gpu_decode_profile.py``), its compiled decode step spent ~4.8 ms building the causal +
+padding mask over the whole cache and ~3.9 ms in attention over keys and values that SDPA first copies
+three times (``repeat_kv``: SDPA takes grouped-query attention only without a mask), against ~0.75 ms
+reading the weights. Here:
+
+- the mask is one ``[batch, 1, 1, cache]`` tensor kept across steps (one column set per step) and passed
+  to the model as a 4D mask, which transformers uses as it is: no mask is built inside the step;
+- attention for the one new token treats the query heads that share a key/value head as that head's
+  queries (``[batch, kv_heads, group, dim]``), so each cached key and value is read once, by SDPA;
+- prefill is ``generate``'s own (same positions, same mask); sampling and stopping run outside the
+  compiled step, which is the model's forward for one token plus the last logits. On a GPU that step is
+  compiled with CUDA graphs (``reduce-overhead``); on a CPU it runs eagerly (and the tests compare it
+  with ``generate`` token for token in fp32).
+
+A loop keeps its static cache and compiled step for the next call with the same batch and cache size
+(eval calls it once per batch; GRPO once per generation round), so compiling is paid once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import weakref
+from typing import Any, Sequence
+
+ATTENTION = "scheduler_grouped_decode"
+CHECK_EVERY = 16  # decode steps between checks that every row has stopped (each check waits for the GPU)
+_registered = False
+_lock = threading.Lock()
+
+
+def grouped_decode_attention(module, query, key, value, attention_mask, dropout: float = 0.0, scaling=None,
+                             is_causal=None, **kwargs):
+    """SDPA for one new token per row with grouped query heads; anything else goes to transformers' SDPA."""
+    import torch
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    kv_heads = key.shape[1]
+    if (query.shape[2] != 1 or attention_mask is None or attention_mask.ndim != 4 or dropout
+            or kwargs.get("position_bias") is not None or query.shape[1] % kv_heads):
+        return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling,
+                                      is_causal=is_causal, **kwargs)
+    batch, heads, _, dim = query.shape
+    grouped = query.reshape(batch, kv_heads, heads // kv_heads, dim)  # a group's heads = its queries
+    out = torch.nn.functional.scaled_dot_product_attention(grouped, key, value, attn_mask=attention_mask,
+                                                           scale=scaling)
+    return out.reshape(batch, 1, heads, dim), None  # (batch, query length, heads, dim), as SDPA's path returns
+
+
+def register() -> None:
+    """Make ``ATTENTION`` an attention implementation transformers knows (its masks: SDPA's)."""
+    global _registered
+    if _registered:
+        return
+    from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, sdpa_mask
+
+    AttentionInterface.register(ATTENTION, grouped_decode_attention)
+    AttentionMaskInterface.register(ATTENTION, sdpa_mask)
+    _registered = True
+
+
+@contextlib.contextmanager
+def attention_implementation(config: Any, name: str):
+    """``config`` uses attention ``name`` inside the block, and its own again after (training is untouched)."""
+    previous = config._attn_implementation
+    config._attn_implementation = name
+    try:
+        yield
+    finally:
+        config._attn_implementation = previous
+
+
+# ---------------------------------------------------------------------------------------------- sampling
+
+UNSUPPORTED_DEFAULTS = {  # GenerationConfig fields this loop does not implement, with their no-op values
+    "repetition_penalty": (None, 1.0), "no_repeat_ngram_size": (None, 0), "bad_words_ids": (None,),
+    "suppress_tokens": (None,), "begin_suppress_tokens": (None,), "typical_p": (None, 1.0),
+    "epsilon_cutoff": (None, 0.0), "eta_cutoff": (None, 0.0), "num_beams": (None, 1),
+    "num_return_sequences": (None, 1), "min_new_tokens": (None, 0), "min_length": (None, 0),
+    "forced_bos_token_id": (None,), "forced_eos_token_id": (None,), "sequence_bias": (None,),
+    "encoder_repetition_penalty": (None, 1.0), "renormalize_logits": (None, False),
+}
+
+
+def unsupported(config: Any) -> list[str]:
+    """The settings of ``config`` this loop would ignore (the caller then uses ``generate`` instead)."""
+    return [f"{name}={getattr(config, name)!r}" for name, noop in UNSUPPORTED_DEFAULTS.items()
+            if getattr(config, name, None) not in noop]
+
+
+def pick_tokens(logits, config: Any):
+    """Next token per row from fp32 logits: argmax, or temperature → top-k → top-p → min-p → a draw
+    (transformers' order of warpers)."""
+    import torch
+
+    if not config.do_sample:
+        return logits.argmax(-1)
+    if config.temperature not in (None, 1.0):
+        logits = logits / config.temperature
+    if config.top_k and config.top_k < logits.shape[-1]:
+        kth = torch.topk(logits, config.top_k, dim=-1).values[:, -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if config.top_p is not None and config.top_p < 1.0:
+        ordered, order = torch.sort(logits, descending=False)
+        drop = ordered.softmax(-1).cumsum(-1) <= 1 - config.top_p
+        drop[:, -1] = False  # keep at least the most likely token
+        logits = logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
+    if config.min_p:
+        probs = logits.softmax(-1)
+        logits = logits.masked_fill(probs < config.min_p * probs.max(-1, keepdim=True).values, float("-inf"))
+    return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+
+
+# ------------------------------------------------------------------------------------------------ loop
+
+class DecodeLoop:
+    """A static cache of ``batch`` rows x ``cache_len`` positions and the step that decodes into it."""
+
+    def __init__(self, model: Any, batch: int, cache_len: int, compile_step: bool):
+        import torch
+        from transformers import StaticCache
+
+        self.model, self.batch, self.cache_len = model, batch, cache_len
+        self.config = model.config
+        self.cache = StaticCache(config=self.config, max_cache_len=cache_len)
+        self.device = model.device
+        # True where a row may attend: its prompt's real tokens, then every generated position so far.
+        self.valid = torch.zeros((batch, 1, 1, cache_len), dtype=torch.bool, device=self.device)
+        self.step = torch.compile(self._step, mode="reduce-overhead", dynamic=False) if compile_step else self._step
+
+    def _step(self, token, position, cache_position, valid):
+        import torch
+
+        dtype = self.model.get_input_embeddings().weight.dtype
+        bias = torch.zeros(valid.shape, dtype=dtype, device=valid.device).masked_fill(~valid, torch.finfo(dtype).min)
+        out = self.model(input_ids=token, position_ids=position, cache_position=cache_position, attention_mask=bias,
+                         past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+        return out.logits[:, -1].float()
+
+    def run(self, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, max_new_tokens: int,
+            progress=None):
+        """Token ids ``[batch, n]`` (n ≤ ``max_new_tokens``) after the left-padded prompts; finished rows
+        continue with ``pad_id``, as ``generate`` pads them."""
+        import torch
+
+        batch, width = input_ids.shape
+        self.cache.reset()
+        self.valid.zero_()
+        self.valid[:, 0, 0, :width] = mask.bool()
+        positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)  # generate's position ids
+        out = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=self.device)
+        eos_t = torch.as_tensor(list(eos), dtype=torch.long, device=self.device)
+        done = torch.zeros(batch, dtype=torch.bool, device=self.device)
+        with torch.no_grad():
+            logits = self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions,
+                                cache_position=torch.arange(width, device=self.device), past_key_values=self.cache,
+                                use_cache=True, logits_to_keep=1).logits[:, -1].float()
+            position = positions[:, -1:].clone()
+            n = 0
+            with attention_implementation(self.config, ATTENTION):
+                while True:
+                    token = pick_tokens(logits, config).masked_fill(done, pad_id)
+                    out[:, n] = token
+                    done |= torch.isin(token, eos_t)
+                    n += 1
+                    if progress is not None:
+                        progress(n)
+                    if n == max_new_tokens or (n % CHECK_EVERY == 0 and bool(done.all())):
+                        break
+                    t = width + n - 1  # the cache position of the token fed now
+                    self.valid[:, 0, 0, t] = True
+                    position = position + 1
+                    logits = self.step(token[:, None], position, torch.tensor([t], device=self.device), self.valid)
+        return out[:, :n]
+
+
+_loops: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
+
+
+def loop_for(model: Any, batch: int, cache_len: int) -> DecodeLoop:
+    """The model's loop for this shape, built (and on a GPU compiled on first use) once."""
+    register()
+    with _lock:
+        loops = _loops.setdefault(model, {})
+        key = (batch, cache_len)
+        if key not in loops:
+            loops[key] = DecodeLoop(model, batch, cache_len, compile_step=str(model.device).startswith("cuda"))
+        return loops[key]
+
+
+def decode(model: Any, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, cache_multiple: int = 64):
+    """Generated ids ``[batch, n]`` for left-padded prompts (``config``: a ``GenerationConfig``)."""
+    max_new = int(config.max_new_tokens)
+    cache_len = -(-(input_ids.shape[1] + max_new) // cache_multiple) * cache_multiple
+    return loop_for(model, input_ids.shape[0], cache_len).run(input_ids, mask, config, eos, pad_id, max_new)

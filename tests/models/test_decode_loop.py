@@ -1,0 +1,135 @@
+"""models.decode_loop on a tiny real model (GQA: 4 query heads, 2 key/value heads), on the CPU, fp32:
+the loop decodes as ``generate`` does, token for token, and its attention is SDPA's."""
+
+import warnings
+
+import pytest
+import torch
+from transformers import AttentionInterface, GenerationConfig
+
+from models import decode_loop
+from models.batch_generate import generate_ids
+from models.decode_loop import ATTENTION, grouped_decode_attention, pick_tokens, unsupported
+from models.loading import load_model
+from models.specs import ModelSpec
+from scheduler import build_messages, load_split
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_llama):
+    return load_model(ModelSpec(str(tiny_llama)), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def prompts(loaded):
+    tok = loaded.tokenizer
+    texts = [tok.apply_chat_template(build_messages(r["prompt"]), tokenize=False, add_generation_prompt=True)
+             for r in load_split("test")[:4]]
+    return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
+
+
+def greedy(tok, n=40, eos=None):
+    return GenerationConfig(max_new_tokens=n, do_sample=False, eos_token_id=eos if eos is not None else tok.eos_token_id,
+                            pad_token_id=tok.pad_token_id)
+
+
+def test_grouped_attention_equals_sdpa_with_repeated_keys():
+    from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+    torch.manual_seed(0)
+    module = torch.nn.Module()
+    module.num_key_value_groups, module.is_causal = 3, True
+    query, key, value = torch.randn(5, 9, 1, 16), torch.randn(5, 3, 40, 16), torch.randn(5, 3, 40, 16)
+    valid = torch.rand(5, 1, 1, 40) > 0.3
+    valid[:, :, :, -1] = True
+    for mask in (valid, torch.zeros(valid.shape).masked_fill(~valid, torch.finfo(torch.float32).min)):
+        ours, _ = grouped_decode_attention(module, query, key, value, mask, scaling=0.25)
+        theirs, _ = sdpa_attention_forward(module, query, key, value, mask, scaling=0.25)
+        assert ours.shape == theirs.shape == (5, 1, 9, 16)
+        torch.testing.assert_close(ours, theirs)
+
+
+def test_loop_equals_plain_generate_and_uses_the_grouped_path(loaded, prompts, monkeypatch):
+    calls = []
+
+    def spy(module, query, *args, **kwargs):
+        calls.append((query.shape[2], kwargs.get("attention_mask", args[2] if len(args) > 2 else None).ndim))
+        return grouped_decode_attention(module, query, *args, **kwargs)
+
+    decode_loop.register()
+    AttentionInterface.register(ATTENTION, spy)
+    try:
+        config = greedy(loaded.tokenizer)
+        plain = generate_ids(loaded.model, prompts, config, method="plain")
+        assert len({tuple(p) for p in plain}) > 1
+        for bucket in (1, 64):
+            assert generate_ids(loaded.model, prompts, config, method="loop", bucket=bucket) == plain
+    finally:
+        AttentionInterface.register(ATTENTION, grouped_decode_attention)
+    # Decode steps only (prefill runs as SDPA): one token per row, a 4D mask, every layer, every step.
+    assert calls and {c for c in calls} == {(1, 4)}
+    assert len(calls) == 2 * 2 * 39  # 2 calls x 2 layers x 39 decode steps after the prefill's token
+    assert loaded.model.config._attn_implementation == "sdpa"  # put back for training and everyone else
+
+
+def test_rows_stop_at_their_own_eos_and_the_loop_stops_when_all_have(loaded, prompts):
+    tok = loaded.tokenizer
+    free = generate_ids(loaded.model, prompts, greedy(tok), method="plain")
+    first = free[0]
+    k = next(i for i in range(3, len(first)) if first[i] not in first[:i])  # a token new at step k of row 0
+    config = greedy(tok, n=120, eos=[tok.eos_token_id, first[k]])  # row 0 stops there, others run on
+    loop = generate_ids(loaded.model, prompts, config, method="loop")
+    assert loop == generate_ids(loaded.model, prompts, config, method="plain")
+    assert len(loop[0]) == k + 1 and loop[0][-1] == first[k]
+    # Every row's 4th token as an end-of-sequence: all rows stop early, and so does the loop (no error, no pad).
+    config = greedy(tok, n=120, eos=[tok.eos_token_id] + [row[3] for row in free])
+    loop = generate_ids(loaded.model, prompts, config, method="loop")
+    assert loop == generate_ids(loaded.model, prompts, config, method="plain")
+    assert max(len(r) for r in loop) <= 4
+
+
+def test_one_prompt_alone_and_reused_loops(loaded, prompts):
+    config = greedy(loaded.tokenizer, n=16)
+    batched = generate_ids(loaded.model, prompts, config, method="loop")
+    assert [generate_ids(loaded.model, [p], config, method="loop")[0] for p in prompts] == batched
+    assert generate_ids(loaded.model, prompts, config, method="loop") == batched  # the cached loop, reset
+
+
+def test_sampling_is_seeded_and_top_k_1_is_greedy(loaded, prompts):
+    tok = loaded.tokenizer
+    sample = GenerationConfig(max_new_tokens=12, do_sample=True, temperature=1.0, top_k=0,
+                              eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(3)
+        runs.append(generate_ids(loaded.model, prompts, sample, method="loop"))
+    assert runs[0] == runs[1]
+    assert runs[0] != generate_ids(loaded.model, prompts, greedy(tok, n=12), method="loop")
+    sample.update(top_k=1)
+    assert generate_ids(loaded.model, prompts, sample, method="loop") == generate_ids(
+        loaded.model, prompts, greedy(tok, n=12), method="loop")
+
+
+def test_pick_tokens_warpers():
+    torch.manual_seed(0)
+    logits = torch.tensor([[0.0, 1.0, 3.0, 2.9], [5.0, 0.0, 0.0, 0.0]])
+    greedy_cfg = GenerationConfig(do_sample=False)
+    assert pick_tokens(logits, greedy_cfg).tolist() == [2, 0]
+    for kwargs in ({"top_p": 1e-6}, {"top_k": 1}, {"min_p": 0.99}, {"temperature": 1e-4}):
+        cfg = GenerationConfig(do_sample=True, **{"top_k": 0, **kwargs})
+        assert [pick_tokens(logits, cfg).tolist() for _ in range(20)] == [[2, 0]] * 20, kwargs
+    cfg = GenerationConfig(do_sample=True, top_k=2, temperature=1.0)  # only tokens 2 and 3 can be drawn in row 0
+    assert {pick_tokens(logits, cfg)[0].item() for _ in range(200)} == {2, 3}
+
+
+def test_unsupported_settings_fall_back_to_static_with_a_warning(loaded, prompts):
+    tok = loaded.tokenizer
+    config = greedy(tok, n=10)
+    assert unsupported(config) == []
+    config.update(repetition_penalty=1.3)
+    assert unsupported(config) == ["repetition_penalty=1.3"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = generate_ids(loaded.model, prompts, config, method="loop")
+    assert any("repetition_penalty" in str(w.message) for w in caught)
+    assert out == generate_ids(loaded.model, prompts, config, method="static")

@@ -7,18 +7,16 @@
 #   bash scripts/gpu_session.sh bundle    results, logs and the new adapter into $OUT (15 MiB parts)
 #
 # The plan (GPU numbers are CUDA_VISIBLE_DEVICES; every step logs to $WORK/logs/<step>.log):
-#   A  GPU 0: benchmarks/gpu_generation.py on the shipped adapter (plain vs static vs loop), then eval.run
-#             of the shipped adapter on test and hard with --gpu_method loop (into $WORK/results/loopcheck:
-#             the committed runs used static; the scores must agree)
-#      GPU 1: benchmarks/grpo_step.py (128 completions x 512 tokens per step: loop, static and plain
-#             rollouts), then the GRPO recipe on this one GPU for C_STEPS steps: the 1-GPU side of issue 8
-#   B  both:  training/grpo.py, the SmolLM2 recipe via accelerate (ddp.yaml, 2 processes, the same 128
-#             completions per step), from the shipped adapter, until END_AT minus the time C needs
-#   C  GPU 0 / GPU 1: eval.run of B's adapter on the test / hard split, at once
-# Rollouts in the GRPO runs use the loop method if its benchmark logged steps, else static.
+#   A  GPU 0: benchmarks/gpu_generation.py on the shipped adapter (plain vs static vs loop), then the GRPO
+#             recipe on this one GPU for C_STEPS steps (loop rollouts): the 1-GPU side of issue 8
+#      GPU 1: benchmarks/grpo_step.py (128 completions x 512 tokens per step: loop and plain rollouts)
+#   B  both:  the same recipe and C_STEPS via accelerate (ddp.yaml, 2 processes, the same 128 completions
+#             per step), from the shipped adapter
+#   C  GPU 0 / GPU 1: eval.run of B's adapter on the test / hard split, at once (SKIP_EVAL=1: not run)
+# (2026-11-25, third session: a machine released between calls lost the first run of an earlier order.)
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]
-#   PLAN_MINUTES [21] minutes from `start` to the end of C   C_STEPS [12]   WAIT_S [540]
+#   PLAN_MINUTES [21] (kept for the log)   C_STEPS [8]   SKIP_EVAL []   WAIT_S [540]
 set -euo pipefail
 
 WORK=${WORK:-/root/work}
@@ -60,32 +58,22 @@ plan() {
   (
     step gen_bench 0 timeout 420 python3 benchmarks/gpu_generation.py --adapter "$SHIPPED" --methods plain static loop \
       --json "$WORK/results/bench/gpu_generation.json"
-    for split in test hard; do
-      step "loopcheck_$split" 0 python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split "$split" \
-        --batch_size 100 --max_new_tokens 2048 --gpu_method loop --run_name "smollm2-135m-grpo2-$split-greedy-loop" \
-        --results_dir "$WORK/results/loopcheck"
-    done
+    step grpo_1gpu 0 python3 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo1" \
+      --max_steps "${C_STEPS:-8}" --save_strategy no --max_train_minutes 4 --rollout_method loop
   ) &
   local a0=$!
-  step grpo_bench 1 timeout 480 python3 benchmarks/grpo_step.py --init-adapter "$SHIPPED" --methods loop static plain --steps 6 \
+  step grpo_bench 1 timeout 480 python3 benchmarks/grpo_step.py --init-adapter "$SHIPPED" --methods loop plain --steps 6 \
     --plain-steps 2 --out "$WORK/grpo_step" --json "$WORK/results/bench/grpo_step.json"
-  # Rollouts are judged by what they logged, not by the benchmark's exit (a time limit is not a failure).
-  local rollout=loop
-  [ -s "$WORK/grpo_step/loop-1gpu/training_log.jsonl" ] \
-    || { rollout=static; log "loop rollouts logged no step in grpo_bench: the GRPO runs use rollout_method static"; }
-  step grpo_1gpu 1 python3 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo1" \
-    --max_steps "${C_STEPS:-12}" --save_strategy no --max_train_minutes 4 --rollout_method "$rollout"
   wait "$a0" || true
 
-  # B: leave C about 2.5 minutes
-  local minutes
-  minutes=$(python3 -c "import time; print(max(1.0, round(($end_at - time.time() - 150) / 60 - 1.5, 1)))")
+  # B: the same recipe and steps on both GPUs (issue 8: step time and reward trend against grpo_1gpu)
   step grpo_2gpu 0,1 python3 -m accelerate.commands.launch --config_file recipes/accelerate_configs/ddp.yaml \
     --num_processes 2 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo2" \
-    --gradient_accumulation_steps 2 --steps_per_generation 2 --max_train_minutes "$minutes" --rollout_method "$rollout"
+    --gradient_accumulation_steps 2 --steps_per_generation 2 --max_steps "${C_STEPS:-8}" --max_train_minutes 4 \
+    --save_strategy no --rollout_method loop
 
   # C
-  if [ -f "$WORK/grpo2/adapter_model.safetensors" ]; then
+  if [ -z "${SKIP_EVAL:-}" ] && [ -f "$WORK/grpo2/adapter_model.safetensors" ]; then
     step eval_new_test 0 "${evaluate[@]}" smollm2-135m-grpo3 test --adapter "$WORK/grpo2" &
     step eval_new_hard 1 "${evaluate[@]}" smollm2-135m-grpo3 hard --adapter "$WORK/grpo2"
     wait || true
@@ -101,9 +89,9 @@ case ${1:-} in
     end_at=$(( $(date +%s) + ${PLAN_MINUTES:-21} * 60 ))
     # The plan runs from its own copy: a later call re-syncs this tree under a running bash script.
     mkdir -p "$WORK/repo" && cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
-    (cd "$WORK/repo" && setsid nohup bash scripts/gpu_session.sh plan "$end_at" >>"$WORK/logs/plan.out" 2>&1 < /dev/null &
-     echo $! >"$WORK/plan.pid")
-    sleep 20; tail -n 5 "$WORK/logs/plan.log" ;;
+    # setsid -f: the plan leaves this call's session and output at once (a call waits for its output's end).
+    (cd "$WORK/repo" && setsid -f nohup bash scripts/gpu_session.sh plan "$end_at" >>"$WORK/logs/plan.out" 2>&1 < /dev/null)
+    sleep 15; tail -n 5 "$WORK/logs/plan.log" ;;
   plan) plan "$2" ;;
   evaluate)
     name=$2 split=$3; shift 3

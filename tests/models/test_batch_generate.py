@@ -5,22 +5,6 @@ import torch
 from transformers import GenerationConfig
 
 from models.batch_generate import METHODS, cut_at_eos, generate_ids, left_pad
-from models.loading import load_model
-from models.specs import ModelSpec
-from scheduler import build_messages, load_split
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny_llama):
-    return load_model(ModelSpec(str(tiny_llama)), device="cpu")
-
-
-@pytest.fixture(scope="module")
-def prompts(loaded):
-    tok = loaded.tokenizer
-    texts = [tok.apply_chat_template(build_messages(r["prompt"]), tokenize=False, add_generation_prompt=True)
-             for r in load_split("test")[:3]]
-    return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
 
 
 def greedy(tok, n=20):

@@ -10,22 +10,6 @@ from transformers import AttentionInterface, GenerationConfig
 from models import decode_loop
 from models.batch_generate import generate_ids
 from models.decode_loop import ATTENTION, grouped_decode_attention, pick_tokens, unsupported
-from models.loading import load_model
-from models.specs import ModelSpec
-from scheduler import build_messages, load_split
-
-
-@pytest.fixture(scope="module")
-def loaded(tiny_llama):
-    return load_model(ModelSpec(str(tiny_llama)), device="cpu")
-
-
-@pytest.fixture(scope="module")
-def prompts(loaded):
-    tok = loaded.tokenizer
-    texts = [tok.apply_chat_template(build_messages(r["prompt"]), tokenize=False, add_generation_prompt=True)
-             for r in load_split("test")[:4]]
-    return [tok(t, add_special_tokens=False)["input_ids"] for t in texts]
 
 
 def greedy(tok, n=40, eos=None):

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--recipe", default=RECIPE)
     parser.add_argument("--model", default=None, help="instead of the recipe's model")
     parser.add_argument("--init-adapter", default=None, help="start from this LoRA (e.g. the shipped adapter)")
-    parser.add_argument("--methods", nargs="+", default=["plain", "static"], choices=["plain", "static", "loop", "continuous"])
+    parser.add_argument("--methods", nargs="+", default=["plain", "loop"], choices=["plain", "static", "loop", "continuous"])
     parser.add_argument("--gpus", nargs="+", type=int, default=[1])
     parser.add_argument("--steps", type=int, default=6)
     parser.add_argument("--plain-steps", type=int, default=3, help="steps for the (slow) plain baseline")

@@ -53,9 +53,9 @@ class EvalArgs:
     seed: int = 0
     batch_size: int | None = field(default=None, metadata={"help": "default: 64 on a GPU, 8 on a CPU"})
     backend: Literal["auto", "transformers", "vllm"] = "auto"
-    gpu_method: Literal["static", "loop", "plain", "continuous"] = field(default="static", metadata={
-        "help": "transformers on a GPU: static (generate with a static KV cache + CUDA graphs), loop (our decode "
-        "loop, models.decode_loop), plain generate, or continuous batching"})
+    gpu_method: Literal["loop", "static", "plain", "continuous"] = field(default="loop", metadata={
+        "help": "transformers on a GPU: loop (our decode loop, models.decode_loop), static (generate with a static "
+        "KV cache + CUDA graphs), plain generate, or continuous batching"})
     device: str | None = field(default=None, metadata={"help": "cuda or cpu (default: cuda when present)"})
     trust_remote_code: bool = field(default=False, metadata={"help": "run code shipped with the model (unsafe)"})
     run_name: str | None = field(default=None, metadata={"help": "default: derived from the settings"})

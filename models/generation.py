@@ -1,8 +1,8 @@
 """Generation backends behind one interface, used by the app (streaming) and eval (batches).
 
 - ``TransformersBackend``: bf16 on a GPU, fp32 on a CPU. Batches go through ``models.batch_generate``
-  (on a GPU: a static KV cache with the decode step compiled into CUDA graphs, unless ``gpu_method``
-  says ``plain`` or ``continuous``); greedy streaming on a CPU (the demo) uses ``models.fast_decode``
+  (on a GPU: ``models.decode_loop``, our decode loop compiled into CUDA graphs, unless ``gpu_method``
+  says ``static``, ``plain`` or ``continuous``); greedy streaming on a CPU (the demo) uses ``models.fast_decode``
   (prefix cache + prompt lookup).
 - ``VLLMBackend``: only where ``vllm`` imports and CUDA is present; a LoRA adapter is served with a
   ``LoRARequest`` on an engine shared with its base model.
@@ -100,7 +100,7 @@ class TransformersBackend(Backend):
     name = "transformers"
 
     def __init__(self, spec: ModelSpec, device: str | None = None, trust_remote_code: bool = False,
-                 fast: bool = True, gpu_method: str = "static"):
+                 fast: bool = True, gpu_method: str = "loop"):
         from transformers import GenerationConfig
 
         from models.batch_generate import METHODS
@@ -326,7 +326,7 @@ def choose_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = N
 
 
 def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None,
-                 trust_remote_code: bool = False, gpu_method: str = "static") -> Backend:
+                 trust_remote_code: bool = False, gpu_method: str = "loop") -> Backend:
     """The backend for ``spec``: a rule for ``heuristic:NAME``, else vLLM where it can run
     (``prefer="auto"``) and transformers otherwise."""
     kind = choose_backend(spec, prefer, device)

@@ -65,7 +65,7 @@ class GRPOScriptArguments(TrainScriptArguments):
     max_seq_length: int = field(default=2048, metadata={"help": "unsloth only: the model's maximum sequence length."})
     log_samples: int = field(default=2, metadata={"help": "Sample completions per step in training_log.jsonl."})
     rollout_method: str = field(
-        default="static",
+        default="loop",
         metadata={
             "help": "Rollouts without vLLM, through models.batch_generate: loop (our decode loop), static (generate "
             "with a static KV cache; both compiled into CUDA graphs on a GPU), plain (TRL's generate) or continuous "
@@ -83,7 +83,7 @@ def make_parser():
     return TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
 
 
-def trainer_class(rollout_method: str = "static", rollout_bucket: int = 128):
+def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128):
     """TRL's GRPOTrainer with rollouts from ``models.batch_generate`` (the same code eval measures).
 
     Only the text-only, no-vLLM path changes; TRL's own paths (vLLM, paged, multimodal, tools) stay as

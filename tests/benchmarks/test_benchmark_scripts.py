@@ -28,6 +28,16 @@ def test_decode_profile_loop_decodes_like_generate_on_cpu(tmp_path):
     assert json.loads(out.read_text())["rows"].keys() == rows.keys()
 
 
+def test_decode_profile_runs_the_decode_loop_rows_on_cpu(tmp_path):
+    """models.decode_loop's rows: greedy equals generate's tokens; sampled and profiled rows run."""
+    report = gpu_decode_profile.main(["--device", "cpu", "--batch", "2", "--prompt", "12", "--new", "5", "--cache", "8",
+                                      "--only", "generate_plain", "decode_loop", "decode_loop_sampled", "decode_loop_profile"])
+    rows = report["rows"]
+    assert rows["decode_loop"]["rows_same_as_generate"] == 2 and rows["decode_loop"]["cache_len"] == 20
+    assert rows["decode_loop_sampled"]["steps"] == 5
+    assert rows["decode_loop_profile"]["top_kernels_ms_per_step"]
+
+
 def test_grpo_step_reads_step_times_back_from_logs(tmp_path):
     run = tmp_path / "static-2gpu"
     run.mkdir()
@@ -41,6 +51,19 @@ def test_grpo_step_reads_step_times_back_from_logs(tmp_path):
     assert figures["step_times_s"] == [70.0, 12.0, 13.0, 13.0]
     assert figures["first_step_s"] == 70.0 and figures["step_s"] == 13.0
     assert report["device"] == "2 x test GPU"  # the machine that ran it, not this one
+    assert "rollout_s" not in figures  # these records logged no rollout time
+
+
+def test_grpo_step_splits_steps_into_rollouts_and_the_rest(tmp_path):
+    run = tmp_path / "loop-1gpu"
+    run.mkdir()
+    records = [{"step": i + 1, "elapsed_s": t, "loss": 0.1, "reward": 1.0, "timing/rollout_s": g}
+               for i, (t, g) in enumerate([(60.0, 55.0), (66.0, 4.0), (73.0, 5.0), (79.0, 4.5)])]
+    (run / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    figures = grpo_step.main(["--from-logs", "--out", str(tmp_path)])["runs"]["loop-1gpu"]
+    assert figures["step_times_s"] == [60.0, 6.0, 7.0, 6.0]
+    assert figures["rollout_times_s"] == [55.0, 4.0, 5.0, 4.5]
+    assert figures["rollout_s"] == 4.5 and figures["rest_s"] == 2.0  # medians after the first step
 
 
 def test_grpo_step_refuses_batches_that_do_not_split(tmp_path):

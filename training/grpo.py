@@ -6,12 +6,17 @@ The reward functions read the dataset columns ``events``, ``priority_events`` an
 prompts are the published system + user messages (``scheduler.build_messages``).
 
 Generation: vLLM when ``use_vllm`` is set and vllm is installed (``use_vllm`` is switched off with a
-warning when vllm is missing). Otherwise rollouts go through ``models.batch_generate`` as eval does
-(``rollout_method: loop``: our own decode loop, ``models.decode_loop``; ``static``: ``generate`` with a
-static KV cache; both compile the decode step into CUDA graphs on a GPU; the LoRA being trained is the
-one that generates, so rollouts always use the current weights), or TRL's own ``generate``
-(``rollout_method: plain``). Each step logs its generation time as ``timing/rollout_s``. ``--use_unsloth`` loads the model
-through unsloth (4-bit, its LoRA kernels) when unsloth is installed.
+warning when vllm is missing). Otherwise rollouts go through ``models.batch_generate``, as eval does:
+
+- ``rollout_method: loop``: our own decode loop, ``models.decode_loop``;
+- ``static``: ``generate`` with a static KV cache;
+- ``plain``: TRL's own ``generate``.
+
+``loop`` and ``static`` compile the decode step into CUDA graphs on a GPU. A LoRA policy generates
+through a merged copy of itself, refreshed from the live adapter before every rollout
+(``rollout_merged``), so rollouts always use the current weights. Each step logs its generation time as
+``timing/rollout_s``. ``--use_unsloth`` loads the model through unsloth (4-bit, its LoRA kernels) when
+unsloth is installed.
 
 One GPU (135M, after SFT):
     python training/grpo.py --config recipes/SmolLM2-135M-Instruct/grpo/config.yaml \
@@ -72,6 +77,13 @@ class GRPOScriptArguments(TrainScriptArguments):
             "(transformers' continuous batching)."
         },
     )
+    rollout_merged: bool = field(
+        default=True,
+        metadata={
+            "help": "static/loop rollouts of a LoRA model decode with a merged copy of the weights, refreshed from the "
+            "live adapter before every rollout (training.rollout_weights): no LoRA matrix products per token."
+        },
+    )
     rollout_bucket: int = field(
         default=128, metadata={"help": "static rollouts: prompts are left-padded to a multiple of this (fewer compiles)."}
     )
@@ -83,12 +95,13 @@ def make_parser():
     return TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
 
 
-def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128):
+def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128, rollout_merged: bool = True):
     """TRL's GRPOTrainer with rollouts from ``models.batch_generate`` (the same code eval measures).
 
     Only the text-only, no-vLLM path changes; TRL's own paths (vLLM, paged, multimodal, tools) stay as
     they are. The model that generates is the unwrapped training model, adapter included, so a rollout
-    always uses the weights of the current step.
+    always uses the weights of the current step. With ``rollout_merged`` a LoRA model generates through a
+    merged copy of itself (``training.rollout_weights``), refreshed from the live adapter before each rollout.
     """
     from trl import GRPOTrainer
 
@@ -99,6 +112,7 @@ def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128):
 
     class SchedulerGRPOTrainer(GRPOTrainer):
         prompt_width = 0  # the widest prompt seen so far (tokens): every static rollout batch is padded to it
+        _merged = None  # training.rollout_weights.MergedCopy of the policy; False once it proved unusable
 
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
@@ -115,6 +129,23 @@ def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128):
                 text = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
                 return tok(text, add_special_tokens=False)["input_ids"]
             return tok(prompt)["input_ids"]
+
+        def _rollout_model(self, policy):
+            """What generates: ``policy``, or its merged copy with the current adapter weights."""
+            from peft import PeftModel
+
+            if not rollout_merged or self._merged is False or not isinstance(policy, PeftModel):
+                return policy
+            if self._merged is None or self._merged.policy is not policy:
+                from training.rollout_weights import MergedCopy
+
+                try:
+                    self._merged = MergedCopy(policy)
+                except ValueError as err:
+                    warnings.warn(f"Rollouts use the unmerged LoRA model: no merged copy ({err}).")
+                    self._merged = False
+                    return policy
+            return self._merged.refresh()
 
         def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
             if (rollout_method == "plain" or self.use_vllm or self.use_transformers_continuous_batching
@@ -142,7 +173,7 @@ def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128):
                 self._dist.summon_full_params(self.model_wrapped, recurse=False),
             ):
                 completion_ids = generate_ids(
-                    unwrapped_model, prompt_ids, self.generation_config, method=rollout_method,
+                    self._rollout_model(unwrapped_model), prompt_ids, self.generation_config, method=rollout_method,
                     bucket=rollout_bucket, pad_id=self._tokenizer.pad_token_id, min_width=self.prompt_width,
                 )
             if torch.cuda.is_available():
@@ -255,7 +286,7 @@ def main(argv: list[str] | None = None) -> dict:
     reward_funcs = load_reward_funcs(script_args.reward_funcs, script_args.reward_mode)
 
     model, peft_config, tokenizer = build_model(script_args, training_args, model_args, base_path)
-    trainer = trainer_class(script_args.rollout_method, script_args.rollout_bucket)(
+    trainer = trainer_class(script_args.rollout_method, script_args.rollout_bucket, script_args.rollout_merged)(
         model=model,
         reward_funcs=reward_funcs,
         args=training_args,

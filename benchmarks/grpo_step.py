@@ -10,9 +10,9 @@ Each run is the SmolLM2 GRPO recipe with 128 completions per optimizer step (16 
 consecutive steps). The first step also pays for compiling and capturing graphs, so it is reported apart;
 "step_s" is the median of the others. Rollouts through ``models.batch_generate`` (static, loop) also log
 their own time (``timing/rollout_s``): "rollout_s" is its median after the first step and "rest_s" the
-median of the remainder (the policy's forward and backward, rewards, TRL's bookkeeping). A LoRA policy
-generates through its merged copy (``rollout_merged``); ``loop-unmerged`` / ``static-unmerged`` time the
-policy generating itself. With ``--gpus 2`` the same 128 completions are split over two processes
+median of the remainder (the policy's forward and backward, rewards, TRL's bookkeeping). The LoRA policy
+generates itself; ``loop-merged`` / ``static-merged`` time a merged copy of it generating instead
+(``rollout_merged``). With ``--gpus 2`` the same 128 completions are split over two processes
 (``accelerate launch`` with ``recipes/accelerate_configs/ddp.yaml``, unchanged).
 """
 
@@ -31,9 +31,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 RECIPE = "recipes/SmolLM2-135M-Instruct/grpo/config.yaml"
-# A benchmark method is a rollout_method, or one with "-unmerged": the LoRA policy itself generates
-# (rollout_merged false) instead of its merged copy.
-METHODS = ["plain", "static", "loop", "continuous", "static-unmerged", "loop-unmerged"]
+# A benchmark method is a rollout_method; "-merged" adds rollout_merged: a merged copy of the LoRA policy
+# generates (training.rollout_weights) instead of the policy itself.
+METHODS = ["plain", "static", "loop", "continuous", "static-merged", "loop-merged"]
 
 
 def command(method: str, gpus: int, args, out: Path) -> list[str]:
@@ -47,7 +47,7 @@ def command(method: str, gpus: int, args, out: Path) -> list[str]:
                   "recipes/accelerate_configs/ddp.yaml", "--num_processes", str(gpus)]
     flags = {
         "config": args.recipe, "output_dir": str(out), "max_steps": args.steps,
-        "rollout_method": method.removesuffix("-unmerged"), "rollout_merged": not method.endswith("-unmerged"),
+        "rollout_method": method.removesuffix("-merged"), "rollout_merged": method.endswith("-merged"),
         "per_device_train_batch_size": per_device, "gradient_accumulation_steps": accumulation,
         "steps_per_generation": accumulation, "num_generations": 8,
         "max_completion_length": args.max_completion_length, "save_strategy": "no", "max_train_minutes": 9,
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> dict:
     runs = {}
     if args.from_logs:
         for out in sorted(p for p in Path(args.out).iterdir() if (p / "training_log.jsonl").is_file()):
-            method, _, gpus = out.name.rpartition("-")  # e.g. loop-unmerged-1gpu
+            method, _, gpus = out.name.rpartition("-")  # e.g. loop-merged-1gpu
             runs[out.name] = {"gpus": int(gpus.removesuffix("gpu")) if gpus.endswith("gpu") else None,
                               "method": method, "from_logs": True, **step_times(out)}
     for gpus in ([] if args.from_logs else args.gpus):

@@ -12,9 +12,9 @@ warning when vllm is missing). Otherwise rollouts go through ``models.batch_gene
 - ``static``: ``generate`` with a static KV cache;
 - ``plain``: TRL's own ``generate``.
 
-``loop`` and ``static`` compile the decode step into CUDA graphs on a GPU. A LoRA policy generates
-through a merged copy of itself, refreshed from the live adapter before every rollout
-(``rollout_merged``), so rollouts always use the current weights. Each step logs its generation time as
+``loop`` and ``static`` compile the decode step into CUDA graphs on a GPU. The LoRA policy being trained
+is what generates, so rollouts always use the current weights (``rollout_merged: true`` generates with
+a merged copy refreshed before every rollout instead; measured slower, so off by default). Each step logs its generation time as
 ``timing/rollout_s``. ``--use_unsloth`` loads the model through unsloth (4-bit, its LoRA kernels) when
 unsloth is installed.
 
@@ -78,10 +78,11 @@ class GRPOScriptArguments(TrainScriptArguments):
         },
     )
     rollout_merged: bool = field(
-        default=True,
+        default=False,
         metadata={
             "help": "static/loop rollouts of a LoRA model decode with a merged copy of the weights, refreshed from the "
-            "live adapter before every rollout (training.rollout_weights): no LoRA matrix products per token."
+            "live adapter before every rollout (training.rollout_weights). Off by default: on the H100 its rollouts "
+            "took 8.75 s against 4.01 s for the LoRA model itself (benchmarks/RESULTS.md); why is not yet profiled."
         },
     )
     rollout_bucket: int = field(
@@ -95,7 +96,7 @@ def make_parser():
     return TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
 
 
-def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128, rollout_merged: bool = True):
+def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128, rollout_merged: bool = False):
     """TRL's GRPOTrainer with rollouts from ``models.batch_generate`` (the same code eval measures).
 
     Only the text-only, no-vLLM path changes; TRL's own paths (vLLM, paged, multimodal, tools) stay as

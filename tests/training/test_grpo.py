@@ -156,6 +156,10 @@ def test_static_rollouts_equal_trl_generate_and_use_the_trained_adapter(tiny_mod
             assert trainer.prompt_width == max(len(p) for p in prompt_ids)
         assert len(trainer._metrics["train"]["timing/rollout_s"]) == (method != "plain")
     assert outs["static"] == outs["plain"] == outs["loop"]
+    merged = grpo.trainer_class("loop", rollout_bucket=64, rollout_merged=True)(
+        model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
+    assert merged._generate_single_turn(prompt_ids, None, {}, 2)[0] == outs["plain"]
+    assert merged._merged.policy is model  # a merged copy generated, refreshed from the live adapter
     with model.disable_adapter():  # the adapter is what generated: without it the tokens differ
         for method in ("static", "loop"):
             trainer = grpo.trainer_class(method, rollout_bucket=64)(

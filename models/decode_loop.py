@@ -182,11 +182,14 @@ _loops: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 def loop_for(model: Any, batch: int, cache_len: int) -> DecodeLoop:
-    """The model's loop for this shape, built (and on a GPU compiled on first use) once."""
+    """A loop of the model with room for ``batch`` rows and ``cache_len`` positions: an existing one with up
+    to twice the rows and up to 1,024 more positions (an eval's last, smaller batch or a batch of shorter
+    prompts then costs no new compile), else a new one."""
     register()
     with _lock:
         loops = _loops.setdefault(model, {})
-        key = (batch, cache_len)
+        fits = [(c, b) for (b, c) in loops if batch <= b <= 2 * batch and cache_len <= c <= cache_len + 1024]
+        key = tuple(reversed(min(fits))) if fits else (batch, cache_len)
         if key not in loops:
             loops[key] = DecodeLoop(model, batch, cache_len, compile_step=str(model.device).startswith("cuda"))
         return loops[key]
@@ -194,6 +197,14 @@ def loop_for(model: Any, batch: int, cache_len: int) -> DecodeLoop:
 
 def decode(model: Any, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, cache_multiple: int = 64):
     """Generated ids ``[batch, n]`` for left-padded prompts (``config``: a ``GenerationConfig``)."""
+    import torch
+
     max_new = int(config.max_new_tokens)
     cache_len = -(-(input_ids.shape[1] + max_new) // cache_multiple) * cache_multiple
-    return loop_for(model, input_ids.shape[0], cache_len).run(input_ids, mask, config, eos, pad_id, max_new)
+    batch = input_ids.shape[0]
+    loop = loop_for(model, batch, cache_len)
+    if loop.batch > batch:  # fill the loop's rows with copies of the first prompt, dropped after
+        extra = loop.batch - batch
+        input_ids = torch.cat([input_ids, input_ids[:1].expand(extra, -1)])
+        mask = torch.cat([mask, mask[:1].expand(extra, -1)])
+    return loop.run(input_ids, mask, config, eos, pad_id, max_new)[:batch]

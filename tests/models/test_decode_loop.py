@@ -77,6 +77,14 @@ def test_one_prompt_alone_and_reused_loops(loaded, prompts):
     batched = generate_ids(loaded.model, prompts, config, method="loop")
     assert [generate_ids(loaded.model, [p], config, method="loop")[0] for p in prompts] == batched
     assert generate_ids(loaded.model, prompts, config, method="loop") == batched  # the cached loop, reset
+    # A smaller batch (an eval's last) runs in the 4-row loop, its spare rows filled and dropped: no new loop.
+    shapes = set(decode_loop._loops[loaded.model])
+    assert generate_ids(loaded.model, prompts[1:], config, method="loop") == batched[1:]
+    assert generate_ids(loaded.model, prompts[2:], config, method="loop") == batched[2:]
+    assert set(decode_loop._loops[loaded.model]) == shapes
+    # Prompts padded much wider than before (over 1,024 more positions) get a loop of their own.
+    assert generate_ids(loaded.model, prompts, config, method="loop", min_width=2200) == batched
+    assert len(decode_loop._loops[loaded.model]) == len(shapes) + 1
 
 
 def test_sampling_is_seeded_and_top_k_1_is_greedy(loaded, prompts):

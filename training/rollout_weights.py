@@ -9,7 +9,8 @@ the same tensors). It is the weight sync a vLLM server gets, inside one process,
 
 Measured, it did not pay (``benchmarks/results/grpo_step_h100x1_merged_copy.json``, one H100, the same call):
 rollouts of 128 x <= 512 tokens took 8.75 s from the copy against 4.01 s from the LoRA model itself,
-with the same rewards and lengths. Why is not profiled yet, so ``rollout_merged`` is off by default.
+with the same rewards and lengths. That is one comparison, and the copy's run came first on a fresh
+machine. Why is not profiled yet, so ``rollout_merged`` is off by default.
 """
 
 from __future__ import annotations

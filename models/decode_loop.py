@@ -88,8 +88,11 @@ UNSUPPORTED_DEFAULTS = {  # GenerationConfig fields this loop does not implement
 
 def unsupported(config: Any) -> list[str]:
     """The settings of ``config`` this loop would ignore (the caller then uses ``generate`` instead)."""
-    return [f"{name}={getattr(config, name)!r}" for name, noop in UNSUPPORTED_DEFAULTS.items()
-            if getattr(config, name, None) not in noop]
+    skipped = [f"{name}={getattr(config, name)!r}" for name, noop in UNSUPPORTED_DEFAULTS.items()
+               if getattr(config, name, None) not in noop]
+    if not config.max_new_tokens:  # a length budget given only as max_length (prompt included)
+        skipped.append(f"max_new_tokens={config.max_new_tokens!r}")
+    return skipped
 
 
 def pick_tokens(logits, config: Any):

@@ -120,6 +120,7 @@ def test_unsupported_settings_fall_back_to_static_with_a_warning(loaded, prompts
     assert unsupported(config) == []
     config.update(repetition_penalty=1.3)
     assert unsupported(config) == ["repetition_penalty=1.3"]
+    assert unsupported(GenerationConfig(max_length=50)) == ["max_new_tokens=None"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = generate_ids(loaded.model, prompts, config, method="loop")

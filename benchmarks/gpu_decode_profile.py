@@ -142,7 +142,7 @@ def run_decode_loop(model, input_ids, mask, args, sampled: bool = False, steps: 
     for _ in range(2):  # the first call compiles and captures the graph
         sync(args.device)
         start = time.perf_counter()
-        with torch.no_grad():
+        with torch.no_grad():  # rounding up to a multiple of prompt + cache: a cache of exactly the eval's size
             tokens = decode(model, input_ids, mask, config, eos=[], pad_id=0, cache_multiple=args.prompt + args.cache)
         sync(args.device)
         times.append(time.perf_counter() - start)
@@ -156,10 +156,14 @@ def profile_decode_loop(model, input_ids, mask, args) -> dict:
 
     with torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
         run_decode_loop(model, input_ids, mask, args, steps=20)
+    return top_kernels(prof, steps=2 * 20)  # run_decode_loop runs twice
+
+
+def top_kernels(prof, steps: int, n: int = 12) -> dict:
+    """The ``n`` costliest kernels of a profile, in GPU milliseconds and calls per decoding step."""
     events = prof.key_averages()
     attr = "device_time_total" if hasattr(events[0], "device_time_total") else "cuda_time_total"
-    top = sorted(events, key=lambda e: getattr(e, attr, 0), reverse=True)[:12]
-    steps = 2 * 20  # run_decode_loop runs twice
+    top = sorted(events, key=lambda e: getattr(e, attr, 0), reverse=True)[:n]
     return {"steps": steps, "top_kernels_ms_per_step": [
         {"name": e.key[:90], "ms_per_step": round(getattr(e, attr, 0) / 1000 / steps, 4), "calls_per_step": e.count / steps}
         for e in top]}
@@ -231,16 +235,7 @@ def main(argv: list[str] | None = None) -> dict:
         per_step(name, seconds, steps, first_call_s=round(first, 1), cache_len=cache_len, **extra)
         if name == "loop_static" and "profile" in want:
             _, prof, _ = loop.run(input_ids, mask, min(20, cache_len - args.prompt), args.device, profile=True)
-            events = prof.key_averages()
-            attr = "device_time_total" if hasattr(events[0], "device_time_total") else "cuda_time_total"
-            top = sorted(events, key=lambda e: getattr(e, attr, 0), reverse=True)[:12]
-            rows["profile"] = {
-                "steps": 20,
-                "top_kernels_ms_per_step": [
-                    {"name": e.key[:90], "ms_per_step": round(getattr(e, attr, 0) / 1000 / 20, 4), "calls_per_step": e.count / 20}
-                    for e in top
-                ],
-            }
+            rows["profile"] = top_kernels(prof, steps=20)
             print(json.dumps(rows["profile"], indent=1), flush=True)
     return write(args, rows, **machine)
 

@@ -52,12 +52,13 @@ def test_unknown_method_and_empty_input(loaded):
     assert set(METHODS) == {"plain", "static", "loop", "continuous"}
 
 
-def test_sampling_is_seeded(loaded, prompts):
+@pytest.mark.parametrize("method", ["static", "loop"])
+def test_sampling_is_seeded(loaded, prompts, method):
     tok = loaded.tokenizer
     config = GenerationConfig(max_new_tokens=12, do_sample=True, temperature=1.0, top_k=0,
                               eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
     runs = []
     for _ in range(2):
         torch.manual_seed(3)
-        runs.append(generate_ids(loaded.model, prompts, config, method="static"))
+        runs.append(generate_ids(loaded.model, prompts, config, method=method))
     assert runs[0] == runs[1]

@@ -3,6 +3,8 @@
 - ``train`` / ``test``: ``anakin87/events-scheduling`` (Apache-2.0), vendored in ``data/events-scheduling``.
 - ``hard``: 100 problems of the generator's hard preset (10-16 events), vendored in ``data/hard``
   so the split never moves when the generator changes.
+- ``names``: 100 problems of canonical size (4-8 events) whose names come only from the held-out
+  name pool (``scheduler.names``), vendored in ``data/names``: names no training set contains.
 
 The hub is tried only when ``HF_HUB_OFFLINE`` is unset and it answers within a couple of seconds.
 """
@@ -23,6 +25,7 @@ LOCAL_SPLITS = {
     "train": DATA_DIR / "events-scheduling" / "train.jsonl",
     "test": DATA_DIR / "events-scheduling" / "test.jsonl",
     "hard": DATA_DIR / "hard" / "test.jsonl",
+    "names": DATA_DIR / "names" / "test.jsonl",
 }
 HUB_SPLITS = ("train", "test")
 COLUMNS = ("events", "priority_events", "optimal_score", "prompt")

@@ -22,6 +22,9 @@ PRIORITY_WEIGHT = 2
 NORMAL_WEIGHT = 1
 
 _TIME_RE = re.compile(r"^([0-9]{2}):([0-9]{2})$")
+# The name is everything before the line's *trailing* "(HH:MM - HH:MM)" group: the greedy ``.+`` gives
+# back characters only until the last " (" whose remainder is a parenthesis-free time group, so
+# "- Gym (legs) (11:00 - 12:00)" names "Gym (legs)". Backtracking is bounded by MAX_LINE_LENGTH.
 _EVENT_LINE_RE = re.compile(r"^- (?P<name>.+) \((?P<start>[^()]*?) - (?P<end>[^()]*?)\)$")
 
 
@@ -82,6 +85,12 @@ class Event:
 
 
 def _check_name(name: object) -> str:
+    """Any printable name people write (parentheses, digits, '#', accents, CJK, emoji) is accepted.
+
+    Only what the answer format ``<name>([^<]+)</name>`` and the one-event-per-line prompt cannot
+    carry is refused: '<', '>', line breaks; plus empty, padded, overlong and non-printable names
+    (control or format characters would let a name rewrite a terminal or hide text).
+    """
     if not isinstance(name, str) or not name.strip():
         raise SchedulerError("Every event needs a non-empty name.")
     if name != name.strip():
@@ -90,9 +99,14 @@ def _check_name(name: object) -> str:
         raise SchedulerError(
             f"The event name {name[:30]!r}... is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}."
         )
-    if any(ch in name for ch in "\n\r<>()"):
+    if any(ch in name for ch in "\n\r<>"):
         raise SchedulerError(
-            f"The event name {name!r} contains a line break, '<', '>' or a parenthesis, which the answer format cannot carry."
+            f"The event name {name!r} contains a line break, '<' or '>', which the answer format cannot carry."
+        )
+    if not name.isprintable():
+        bad = next(ch for ch in name if not ch.isprintable())
+        raise SchedulerError(
+            f"The event name {name!r} contains the non-printable character {bad!r} (U+{ord(bad):04X}); remove it."
         )
     return name
 

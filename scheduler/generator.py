@@ -4,9 +4,13 @@ Follows ``DATASET-SPEC.md`` (the canonical generator's distribution, in numbers)
 way: a config dataclass with ranges and a ``validate()``, and item ``idx`` drawn from its own
 ``Random`` seeded by (preset, seed, idx) -- random access, deterministic, no global state.
 Every row carries its optimal schedule. Rows equal to a canonical test problem (or a vendored hard
-test problem) are never produced: such a draw is rejected and drawn again.
+or names test problem) are never produced: such a draw is rejected and drawn again.
+
+Names come from the canonical 50 (``names="canonical"``) or from a pool of ``scheduler.names``
+(``train`` / ``heldout``): 1-3 random groups of the pool per problem, names never repeated.
 
     python -m scheduler.generator --preset hard --n 100 --seed 2026 --out data/hard/test.jsonl
+    python -m scheduler.generator --preset names --n 100 --seed 2026 --out data/names/test.jsonl
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from pathlib import Path
 
 from scheduler.errors import SchedulerError
 from scheduler.events import Event, Problem
+from scheduler.names import name_pool
 from scheduler.solver import solve
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -37,7 +42,12 @@ def event_names() -> dict[str, list[str]]:
 
 @dataclass
 class GeneratorConfig:
-    """Ranges of one preset. ``mix_categories`` draws names from every category (needed above 10 events)."""
+    """Ranges of one preset. ``mix_categories`` draws names from every category (needed above 10 events).
+
+    ``names`` picks the name source: ``canonical`` (the 50 names), ``train`` or ``heldout`` (the pools of
+    ``scheduler.names``); with a pool, ``canonical_name_probability`` of the problems still use canonical
+    names, so a model trained on the pool keeps seeing the canonical style.
+    """
 
     min_events: int = 4
     max_events: int = 8
@@ -49,6 +59,8 @@ class GeneratorConfig:
     min_priority_ratio: float = 0.2
     max_priority_ratio: float = 0.4
     mix_categories: bool = False
+    names: str = "canonical"
+    canonical_name_probability: float = 0.0
     max_attempts: int = 10_000
 
     def validate(self) -> None:
@@ -63,6 +75,19 @@ class GeneratorConfig:
             raise SchedulerError("overlap_probability must be within [0, 1].")
         if not 0.0 <= self.min_priority_ratio <= self.max_priority_ratio <= 1.0:
             raise SchedulerError("priority ratios must satisfy 0 <= min <= max <= 1.")
+        if self.names not in NAME_SOURCES:
+            raise SchedulerError(f"names must be one of {list(NAME_SOURCES)}, not {self.names!r}.")
+        if not 0.0 <= self.canonical_name_probability <= 1.0:
+            raise SchedulerError("canonical_name_probability must be within [0, 1].")
+        if self.names != "canonical":
+            smallest = min(len(names) for names in name_pool(self.names).values())
+            if self.max_events > smallest:
+                raise SchedulerError(
+                    f"max_events ({self.max_events}) exceeds the {smallest} names of the {self.names!r} pool's smallest group."
+                )
+
+
+NAME_SOURCES = ("canonical", "train", "heldout")
 
 
 PRESETS: dict[str, GeneratorConfig] = {
@@ -73,7 +98,21 @@ PRESETS: dict[str, GeneratorConfig] = {
         min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
         mix_categories=True,
     ),
+    # Canonical sizes, names people write (the train pool); a quarter of the problems keep canonical names.
+    "diverse": GeneratorConfig(names="train", canonical_name_probability=0.25),
+    # The hard preset's sizes with the same name mix.
+    "diverse-hard": GeneratorConfig(
+        min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
+        mix_categories=True, names="train", canonical_name_probability=0.25,
+    ),
+    # The names split: canonical sizes, held-out names only (never seen in training).
+    "names": GeneratorConfig(names="heldout"),
 }
+VENDORED_TESTS = (
+    DATA_DIR / "events-scheduling" / "test.jsonl",
+    DATA_DIR / "hard" / "test.jsonl",
+    DATA_DIR / "names" / "test.jsonl",
+)
 
 
 def problem_key(problem: Problem) -> tuple:
@@ -84,7 +123,7 @@ def problem_key(problem: Problem) -> tuple:
 @lru_cache(maxsize=1)
 def _excluded_keys() -> frozenset:
     keys = set()
-    for path in (DATA_DIR / "events-scheduling" / "test.jsonl", DATA_DIR / "hard" / "test.jsonl"):
+    for path in VENDORED_TESTS:
         if path.exists():
             with open(path, encoding="utf-8") as f:
                 for line in f:
@@ -103,10 +142,20 @@ def _count_overlaps(events: list[Event]) -> int:
     )
 
 
+def _pool_names(rng: random.Random, pool: str) -> list[str]:
+    """The names of 1-3 random groups of a pool (``validate`` ensures one group suffices)."""
+    groups = name_pool(pool)
+    chosen = rng.sample(sorted(groups), rng.randint(1, min(3, len(groups))))
+    return list(dict.fromkeys(name for group in chosen for name in groups[group]))
+
+
 def _draw(rng: random.Random, cfg: GeneratorConfig) -> Problem:
     names_by_cat = event_names()
     for _ in range(cfg.max_attempts):
-        if cfg.mix_categories:
+        # The canonical test short-circuits, so canonical presets draw exactly what they always drew.
+        if cfg.names != "canonical" and rng.random() >= cfg.canonical_name_probability:
+            pool = _pool_names(rng, cfg.names)
+        elif cfg.mix_categories:
             pool = [n for names in names_by_cat.values() for n in names]
         else:
             pool = list(names_by_cat[rng.choice(sorted(names_by_cat))])

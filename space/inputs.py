@@ -192,19 +192,20 @@ def _minutes_of(value: dt.datetime) -> int:
 
 
 # Characters the answer format cannot carry in a name, and what a calendar title gets instead.
-_NAME_SWAPS = str.maketrans({"(": "[", ")": "]", "<": "‹", ">": "›"})
+_NAME_SWAPS = str.maketrans({"<": "‹", ">": "›"})
 
 
 def calendar_names(titles: list[str]) -> tuple[list[str], int]:
     """Calendar titles made into valid, unique event names; and how many had to change.
 
-    Calendars are written for people, not for this format: parentheses and angle brackets are
-    swapped for look-alikes, long titles shortened, repeated titles numbered (``Standup #2``).
+    Calendars are written for people, not for this format: angle brackets are swapped for
+    look-alikes, non-printable characters dropped, long titles shortened, repeated titles numbered
+    (``Standup #2``). Parentheses are kept: "Gym (legs)" is a valid name.
     """
     names: list[str] = []
     changed = 0
     for title in titles:
-        name = " ".join(title.split()).translate(_NAME_SWAPS)
+        name = " ".join("".join(ch for ch in title if ch.isprintable() or ch.isspace()).split()).translate(_NAME_SWAPS)
         if len(name) > MAX_NAME_LENGTH:
             name = name[: MAX_NAME_LENGTH - 1].rstrip() + "…"
         base, count = name, 1
@@ -289,7 +290,7 @@ def ics_to_problem(path: str | Path, day: dt.date | None = None) -> Imported:
     notes.append(f"Imported {len(rows)} event(s) of {chosen_day.isoformat()}.")
     if renamed:
         notes.append(f"Renamed {renamed} event(s): names must be unique, at most {MAX_NAME_LENGTH} characters, "
-                     "without parentheses or angle brackets.")
+                     "without angle brackets or non-printable characters.")
     if other_days:
         notes.append(f"Skipped {other_days} event(s) on other days.")
     if past_midnight:

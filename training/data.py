@@ -15,7 +15,7 @@ from scheduler.generator import problem_key
 
 SOURCES = ("generated", "train")
 GRPO_COLUMNS = ("events", "priority_events", "optimal_score")  # what the reward functions read
-EVAL_SPLITS = ("test", "hard")  # the canonical test split and the vendored hard test split
+EVAL_SPLITS = ("test", "hard", "names")  # the canonical test split and the vendored hard and names splits
 
 
 def _key(row: Mapping) -> tuple:

@@ -83,8 +83,9 @@ def test_cli_subprocess_errors_are_one_line_without_traceback(tmp_path):
 
 
 def test_cli_shows_terminal_control_characters_escaped(tmp_path):
+    """A name with an escape sequence is refused; the refusal shows the character escaped, never raw."""
     case = next(c for c in CASES if c["id"] == "text-ansi-escape-name")
     proc = run_cli(str(write_file(case, tmp_path)))
-    assert proc.returncode == 0 and b"\x1b" not in proc.stdout
-    assert "Red\\x1b[31m alert" in proc.stdout.decode("utf-8")
+    assert proc.returncode == 2 and b"\x1b" not in proc.stdout + proc.stderr
+    assert "Red\\x1b[31m alert" in proc.stderr.decode("utf-8")
     assert visible("a\u202eb\nc") == "a\\u202eb\nc" and visible("שלום 🎉") == "שלום 🎉"

@@ -67,7 +67,8 @@ class GeneratorConfig:
         if not 1 <= self.min_events <= self.max_events:
             raise SchedulerError(f"min_events ({self.min_events}) must be >= 1 and <= max_events ({self.max_events}).")
         pool = 50 if self.mix_categories else 10
-        if self.max_events > pool:
+        canonical_used = self.names == "canonical" or self.canonical_name_probability > 0
+        if canonical_used and self.max_events > pool:
             raise SchedulerError(f"max_events ({self.max_events}) exceeds the {pool} names available; set mix_categories.")
         if not self.durations or min(self.durations) <= 0:
             raise SchedulerError("durations must be positive minutes.")

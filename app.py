@@ -3,8 +3,11 @@
     python app.py                          # the embedded SmolLM2-135M pair on CPU (see space/config.py)
     python app.py --preset qwen-7b --host 0.0.0.0 --port 7860
 
-UI wiring only: problems come from ``space.inputs``, answers from ``space.lanes`` (models + core
-scoring), pictures from ``space.timeline`` / ``space.render``, the leaderboard from ``eval``.
+UI wiring only: problems come from ``space.inputs`` / ``space.quick_text`` / ``space.picker``,
+answers from ``space.lanes`` (models + core scoring), pictures from ``space.timeline`` /
+``space.render``, the leaderboard from ``space.leaderboard`` (``eval``). At start-up both models are
+provisioned and loaded in the background, with each step on the console; a lane used before that
+is done shows the step it is waiting for.
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ import gradio as gr
 from models.errors import ModelLoadError
 from models.generation import SamplingSettings
 from scheduler import SchedulerError, user_message
-from space import about, inputs
+from space import about, inputs, picker
 from space import leaderboard as board
 from space.config import AppConfig, parse_config
-from space.lanes import ModelPool, run_lane, share_cpu, solver_view
-from space.render import CSS, note_html
+from space.lanes import ModelPool, Runs, run_lane, run_pair, share_cpu, solver_view
+from space.quick_text import parse_quick_text
+from space.render import CSS, lane_state_html, messages_html, note_html
 
 log = logging.getLogger("app")
 LANE_PROGRESS = "minimal"
@@ -36,11 +40,13 @@ def _failed(err: Exception):
     return gr.skip(), note_html(str(err), "error")
 
 
-def load_test(index):
+def load_problem(split, index):
     try:
-        return _problem_outputs(inputs.test_problem(index), f"Loaded canonical test problem #{int(index)}.")
+        problem = picker.problem(split, index)
     except SchedulerError as err:
         return _failed(err)
+    what = "canonical test problem" if split == "test" else f"{split} problem"
+    return _problem_outputs(problem, f"Loaded {what} #{int(index)}.")
 
 
 def load_random(seed, preset):
@@ -52,10 +58,21 @@ def load_random(seed, preset):
 
 
 def load_text(text):
+    """The dataset's format (an ``Events:`` header) or quick text: one event per line or comma-separated."""
     try:
-        return _problem_outputs(inputs.text_to_problem(text), "Loaded the pasted problem.")
+        if isinstance(text, str) and any(line.strip().lower() == "events:" for line in text.splitlines()):
+            return _problem_outputs(inputs.text_to_problem(text), "Loaded the pasted problem.")
+        quick = parse_quick_text(text)
+        if not quick.rows:
+            return gr.skip(), messages_html(["No event could be read:", *quick.problems], "error")
+        problem = inputs.rows_to_problem(quick.rows, sort=True)
     except SchedulerError as err:
         return _failed(err)
+    read = f"Read {len(problem.events)} events into the table: check them, then press “Run both models”."
+    if quick.problems:
+        return inputs.problem_to_table(problem), messages_html(
+            [read, "Not read (fix the text, or add these rows to the table by hand):", *quick.problems], "warn")
+    return _problem_outputs(problem, read)
 
 
 def load_file(path):
@@ -68,31 +85,47 @@ def load_file(path):
     return inputs.problem_to_table(imported.problem), note_html(" ".join(imported.notes) or "Imported the file.", "info")
 
 
-def show_problem(table):
-    """The solver lane and the prompt preview follow the table as it is edited."""
+def show_problem(table, status):
+    """The solver lane and the prompt preview follow the table as it is edited; a fixed table clears its error."""
     try:
         problem = inputs.table_to_problem(table)
     except SchedulerError as err:
         return None, note_html(f"Fix the events table: {err}", "error"), "", note_html(str(err), "error")
     _, figure, html = solver_view(problem)
-    return figure, html, user_message(problem), gr.skip()
+    fixed = gr.skip()
+    if isinstance(status, str) and 'class="note error"' in status:
+        fixed = note_html(f"The events table is valid: {len(problem.events)} events, "
+                          f"{len(problem.priorities)} priority.", "info")
+    return figure, html, user_message(problem), fixed
+
+
+def idle_card(side) -> str:
+    if side.spec is None:
+        return lane_state_html("missing", side.missing or "No model is configured for this lane.", "warn")
+    return lane_state_html("idle", "Press “Run both models” to answer the problem in the table.")
 
 
 def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
     pool = pool or ModelPool(backend=config.backend, device=config.device)
+    runs = Runs()
     first = inputs.test_problem(0)
     first_table = inputs.problem_to_table(first)
     _, first_figure, first_html = solver_view(first)
-    test_choices = inputs.test_problem_choices()
+    splits = picker.available_splits()
     table = board.load_table(config.results_dir)
-    shown_table = board.for_display(table)
+    sides = (config.base, config.tuned)
+
+    def read_run(events_table, max_new_tokens, temperature, top_p, seed):
+        problem = inputs.table_to_problem(events_table)
+        settings = SamplingSettings(temperature=float(temperature), top_p=float(top_p),
+                                    max_new_tokens=int(max_new_tokens), seed=int(seed or 0))
+        return problem, settings
 
     def lane_handler(side):
+        """One lane on its own (the API's /run_base and /run_tuned; the page runs both at once)."""
         def run(events_table, max_new_tokens, temperature, top_p, seed):
             try:
-                problem = inputs.table_to_problem(events_table)
-                settings = SamplingSettings(temperature=float(temperature), top_p=float(top_p),
-                                            max_new_tokens=int(max_new_tokens), seed=int(seed or 0))
+                problem, settings = read_run(events_table, max_new_tokens, temperature, top_p, seed)
             except SchedulerError as err:
                 yield "", None, note_html(f"Nothing was run: {err}", "error")
                 return
@@ -105,6 +138,44 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
 
         run.__name__ = f"run_{side.role}"
         return run
+
+    def run_both(events_table, base_tokens, tuned_tokens, temperature, top_p, seed, request: gr.Request):
+        """Both lanes at once, in one request: the page's button. Outputs: text, plot, card per lane."""
+        try:
+            problem, base_settings = read_run(events_table, base_tokens, temperature, top_p, seed)
+            _, tuned_settings = read_run(events_table, tuned_tokens, temperature, top_p, seed)
+        except SchedulerError as err:
+            card = note_html(f"Nothing was run: {err}", "error")
+            yield ("", None, card) * 2
+            return
+        key = getattr(request, "session_hash", None) or "no-session"
+        present = [side for side in sides if side.spec is not None]
+        run = runs.start(key, [side.role for side in present])
+        stop, running = run
+        try:
+            settings = {"base": base_settings, "tuned": tuned_settings}
+            for merged in run_pair(present, problem, settings, pool, stop=stop, running=running):
+                out = []
+                for side in sides:
+                    update = merged.get(side.role)
+                    if update is None:
+                        out += [gr.skip()] * 3
+                        continue
+                    out += [update.text, gr.skip() if update.figure is None else update.figure,
+                            gr.skip() if update.html is None else update.html]
+                yield tuple(out)
+        finally:
+            runs.finish(key, run)
+
+    def stop_both(request: gr.Request):
+        """Stop the session's lanes; each one still running then says "stopped"."""
+        key = getattr(request, "session_hash", None) or "no-session"
+        stopped = runs.stop(key)
+        return tuple(
+            lane_state_html("stopped", f"{side.label} was stopped; its partial answer, if any, is below.", "warn")
+            if side.role in stopped else gr.skip()
+            for side in sides
+        )
 
     events = gr.Dataframe(
         value=first_table, headers=inputs.TABLE_COLUMNS, datatype=inputs.TABLE_DATATYPES,
@@ -124,25 +195,31 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                     with gr.Column(scale=3):
                         with gr.Tabs():
                             with gr.Tab("Test problems"):
+                                split_pick = gr.Radio(
+                                    [(label.split(" (")[0], split) for label, split in splits], value="test",
+                                    label="Problem set", elem_id="split-pick",
+                                    info="; ".join(label for label, _ in splits),
+                                )
                                 test_pick = gr.Dropdown(
-                                    choices=test_choices, value=0, label="Canonical test problem (the published evaluation's 100)",
-                                    elem_id="test-pick",
+                                    choices=picker.choices("test"), value=0, label="Problem", elem_id="test-pick",
                                 )
                                 with gr.Row():
                                     seed_box = gr.Number(value=1, precision=0, label="Seed", minimum=0, scale=1)
                                     preset_pick = gr.Radio(["canonical", "hard"], value="canonical", label="Generator", scale=2)
                                     random_btn = gr.Button("Generate a new problem", scale=2)
-                            with gr.Tab("Paste text"):
+                            with gr.Tab("Type or paste"):
                                 paste_box = gr.Textbox(
-                                    lines=8, label="Problem in the dataset's format", elem_id="paste-box",
-                                    placeholder="Events:\n- Breakfast (08:00 - 08:30)\n- Standup (08:15 - 08:45)\n\nPriorities:\n- Standup",
+                                    lines=6, label="Your day: one event per line, or separated by commas",
+                                    elem_id="paste-box", info=about.QUICK_TEXT_HELP,
+                                    placeholder="standup 9-9:15, deep work 9:10 to 11\nlunch w/ Sam 12pm-1pm\n"
+                                                "gym 12:30-1:30pm (priority)",
                                 )
-                                paste_btn = gr.Button("Use this text", elem_id="paste-button")
+                                paste_btn = gr.Button("Read into the table", elem_id="paste-button")
                                 paste_examples = gr.Examples(
-                                    examples=[[inputs.test_problem(i).to_prompt()] for i in (1, 2, 3)],
+                                    examples=[[about.QUICK_TEXT_EXAMPLE]] + [[inputs.test_problem(i).to_prompt()] for i in (1, 2, 3)],
                                     inputs=paste_box, outputs=load_outputs, fn=load_text, run_on_click=True,
                                     cache_examples=False, label="Examples (click to load)", api_name="load_example",
-                                    example_labels=[f"test #{i}" for i in (1, 2, 3)],
+                                    example_labels=["a typed day"] + [f"test #{i}" for i in (1, 2, 3)],
                                 )
                             with gr.Tab("Import file"):
                                 upload = gr.File(label="A .csv or .ics file", file_types=[".csv", ".ics"], type="filepath")
@@ -151,12 +228,20 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                         status.render()
                     with gr.Column(scale=2):
                         with gr.Accordion("Generation settings", open=True):
-                            max_tokens = gr.Slider(16, 2048, value=config.max_new_tokens, step=16, label="Max new tokens")
+                            tuned_tokens = gr.Slider(16, 2048, value=config.max_new_tokens, step=16,
+                                                     label="Max new tokens, fine-tuned model", elem_id="tuned-tokens")
+                            base_tokens = gr.Slider(
+                                16, 2048, value=config.base_max_new_tokens, step=16, label="Max new tokens, base model",
+                                elem_id="base-tokens",
+                                info=f"Capped at {config.base_max_new_tokens} by default: the base model does not write "
+                                     "the answer format (0/100 valid on the test split) and would ramble to the full "
+                                     "length. Raise it to read more.",
+                            )
                             temperature = gr.Slider(0.0, 1.5, value=0.0, step=0.05, label="Temperature (0 = greedy)")
                             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")
                             seed = gr.Number(value=0, precision=0, label="Sampling seed")
                         run_btn = gr.Button("Run both models", variant="primary", size="lg", elem_id="run-button")
-                        stop_btn = gr.Button("Stop", variant="stop", size="sm")
+                        stop_btn = gr.Button("Stop", variant="stop", size="sm", elem_id="stop-button")
                         gr.Markdown(
                             f"**Base:** `{config.base.label}`  \n**Fine-tuned:** `{config.tuned.label}`"
                             + (f"  \nPreset `{config.preset}`." if config.preset else "")
@@ -171,30 +256,33 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                         solver_card = gr.HTML(first_html, elem_id="solver-card")
                 lanes = {}
                 with gr.Row(equal_height=False):
-                    for side in (config.base, config.tuned):
+                    for side in sides:
                         with gr.Column():
                             gr.Markdown(f"### {'Base' if side.role == 'base' else 'Fine-tuned'}: `{side.label}`")
                             plot = gr.Plot(show_label=False, elem_id=f"{side.role}-plot", visible=side.spec is not None)
-                            initial = (
-                                note_html(side.missing, "warn") if side.spec is None
-                                else note_html("Press “Run both models”; the model loads on first use.", "info")
-                            )
-                            card = gr.HTML(initial, elem_id=f"{side.role}-card")
+                            card = gr.HTML(idle_card(side), elem_id=f"{side.role}-card")
                             text = gr.Textbox(label="Raw answer (streaming)", lines=6, max_lines=14, autoscroll=True,
                                               elem_id=f"{side.role}-text", buttons=["copy"])
                             lanes[side.role] = (side, text, plot, card)
+                # The API's one-lane endpoints hang on a trigger the page does not show.
+                api_trigger = gr.Button(visible=False)
 
             with gr.Tab("Leaderboard", id="leaderboard"):
                 gr.Markdown(
                     "Every finished run in `results/` and the published reference rows (source *published*: "
-                    "sampled at temperature 1.0, not measured here). Mean score is ×100 with its standard error."
+                    "sampled at temperature 1.0, not measured here). Mean score is ×100 with its standard error; "
+                    "one chart per split (scores of different splits are not comparable)."
                 )
                 with gr.Row():
-                    split_pick = gr.Dropdown(board.split_choices(table), value=board.ALL_SPLITS, label="Split", scale=1)
+                    split_board = gr.Dropdown(board.split_choices(table), value=board.ALL_SPLITS, label="Split", scale=1)
                     refresh_btn = gr.Button("Reload results/", scale=0)
+                columns_pick = gr.CheckboxGroup(board.EXTRA_COLUMNS, value=[], label="More columns",
+                                                elem_id="leaderboard-columns")
+                shown_table = board.for_display(table, [])
                 board_table = gr.Dataframe(
                     shown_table, datatype=board.datatypes(shown_table), interactive=False, show_search="filter",
                     pinned_columns=1, buttons=["copy", "fullscreen"], elem_id="leaderboard-table", wrap=True,
+                    column_widths=board.column_widths(shown_table),
                 )
                 board_plot = gr.Plot(board.score_chart(table), label="Mean score", elem_id="leaderboard-plot")
 
@@ -202,7 +290,9 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                 gr.Markdown(about.ABOUT)
 
         # Inputs -> table -> solver lane and prompt.
-        test_pick.input(load_test, test_pick, load_outputs, api_name="load_test_problem")
+        split_pick.change(lambda split: gr.Dropdown(choices=picker.choices(split), value=None), split_pick, test_pick,
+                          api_visibility="private", show_progress="hidden")
+        test_pick.input(load_problem, [split_pick, test_pick], load_outputs, api_name="load_problem")
         loaders = [
             random_btn.click(load_random, [seed_box, preset_pick], load_outputs, api_name="generate_problem"),
             paste_btn.click(load_text, paste_box, load_outputs, api_name="load_text"),
@@ -211,30 +301,50 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
         ]
         for loaded in loaders:  # the table no longer shows the picked test problem
             loaded.then(lambda: None, None, test_pick, api_visibility="private", show_progress="hidden")
-        events.change(show_problem, events, [solver_plot, solver_card, prompt_box, status], api_name="solve",
+        events.change(show_problem, [events, status], [solver_plot, solver_card, prompt_box, status], api_name="solve",
                       concurrency_limit=None)
+        # A new problem in the table: the lanes' old answers belonged to the previous one.
+        lane_outputs = [c for role in lanes for c in lanes[role][1:]]
+        events.change(lambda: tuple(v for side in sides for v in ("", None, idle_card(side))), None, lane_outputs,
+                      api_visibility="private", show_progress="hidden", concurrency_limit=None)
 
-        # One button, one queue per model: both lanes stream at once.
-        settings_inputs = [events, max_tokens, temperature, top_p, seed]
-        runs = []
+        # One button, one request, both lanes streaming at once; each model answers one request at a time
+        # (ModelPool.generation_lock), and a lane waiting for its model says so.
+        run_event = run_btn.click(
+            run_both, [events, base_tokens, tuned_tokens, temperature, top_p, seed], lane_outputs, api_name="run_both",
+            concurrency_limit=config.queue_size, concurrency_id="compare", show_progress=LANE_PROGRESS,
+        )
+        stop_btn.click(stop_both, None, [lanes[role][3] for role in lanes], cancels=[run_event], api_visibility="private",
+                       concurrency_limit=None, show_progress="hidden")
         for role, (side, text, plot, card) in lanes.items():
-            runs.append(
-                run_btn.click(
-                    lane_handler(side), settings_inputs, [text, plot, card], api_name=f"run_{role}",
-                    concurrency_limit=1, concurrency_id=side.concurrency_id, show_progress=LANE_PROGRESS,
-                )
+            tokens = base_tokens if role == "base" else tuned_tokens
+            api_trigger.click(
+                lane_handler(side), [events, tokens, temperature, top_p, seed], [text, plot, card], api_name=f"run_{role}",
+                concurrency_limit=1, concurrency_id=side.concurrency_id, show_progress=LANE_PROGRESS,
             )
-        stop_btn.click(None, None, None, cancels=runs, api_visibility="private")
 
-        def reload_board(split):
+        def reload_board(split, extra):
             fresh = board.load_table(config.results_dir)
             shown = board.filter_split(fresh, split)
-            # Same columns (and datatypes) as the initial table: only the rows change.
-            return board.for_display(shown), board.score_chart(shown), gr.Dropdown(choices=board.split_choices(fresh))
+            display = board.for_display(shown, extra)
+            return (gr.Dataframe(display, datatype=board.datatypes(display), column_widths=board.column_widths(display)),
+                    board.score_chart(shown), gr.Dropdown(choices=board.split_choices(fresh)))
 
-        split_pick.change(reload_board, split_pick, [board_table, board_plot, split_pick], api_name="leaderboard")
-        refresh_btn.click(reload_board, split_pick, [board_table, board_plot, split_pick], api_visibility="private")
+        board_inputs = [split_board, columns_pick]
+        board_outputs = [board_table, board_plot, split_board]
+        split_board.change(reload_board, board_inputs, board_outputs, api_name="leaderboard")
+        columns_pick.change(reload_board, board_inputs, board_outputs, api_visibility="private")
+        refresh_btn.click(reload_board, board_inputs, board_outputs, api_visibility="private")
+    demo.pool = pool  # for main(): load the models at start-up
     return demo
+
+
+def warm_up(config: AppConfig, pool: ModelPool) -> None:
+    """Provision and load both models in the background now, not on the first user's click."""
+    for side in (config.base, config.tuned):
+        if side.spec is not None:
+            log.info("start-up: loading %s in the background", side.label)
+            pool.start_loading(side.spec)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     if config.device in (None, "cpu"):
         share_cpu(lanes=2)
     demo = build_demo(config)
+    warm_up(config, demo.pool)
     demo.queue(max_size=config.queue_size)
     demo.launch(
         server_name=config.host, server_port=config.port, theme=gr.themes.Soft(primary_hue="blue"), css=CSS,

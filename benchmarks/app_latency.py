@@ -1,103 +1,156 @@
-"""How long the Space takes to answer one canonical problem with its model pair, on this machine.
+"""What a user waits for in the Space, measured in a real browser: click "Run both models" -> both lanes done.
 
-    python benchmarks/app_latency.py                                  # the embedded smollm2-135m pair, CPU
-    python benchmarks/app_latency.py --problem 0 --max-new-tokens 256
-    python benchmarks/app_latency.py --tuned-adapter DIR --json out.json
+    python benchmarks/app_latency.py                          # the embedded smollm2-135m pair, test #0 and #1
+    python benchmarks/app_latency.py --problems 0 1 5 --repeat 2 --json benchmarks/results/app_latency_cpu.json
+    python benchmarks/app_latency.py --url http://127.0.0.1:7860/   # a Space already running
+    python benchmarks/app_latency.py --tuned-adapter DIR      # other flags are app.py's (--preset, --max-new-tokens ...)
 
-It drives ``space.lanes.run_lane`` -- exactly what the page runs -- first with the two lanes one after
-the other (each lane's own speed), then both at once, as the page's "Run both models" button does
-(the wall time a user waits). Model loading is timed separately (the page loads on first use and
-then caches). Other flags are app.py's (``--preset``, ``--base-model``, ...). The load average is
-printed because other processes on the machine slow every figure down.
+It starts ``python app.py`` on a free port (unless ``--url``), opens the page in headless Chromium
+(Debian's, through Playwright, as tests/app/test_browser.py does), and clicks the run button once to
+warm up: first use provisions and loads the models (timed as ``first_use_s``). Then, for each
+canonical test problem, it picks the problem in the page, clicks the button, and a script inside the
+page samples every 20 ms, on the page's own clock: when each lane's raw answer first shows text,
+when each lane's card shows its final verdict, and how long both lanes were generating at the same
+time (``overlap_s``: 0 means the lanes ran one after the other). Nothing is timed server-side. The
+load average is recorded because other processes on the machine slow every figure down.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from models.generation import SamplingSettings  # noqa: E402
-from scheduler import breakdown, load_problems  # noqa: E402
-from space.config import Side, parse_config  # noqa: E402
-from space.lanes import ModelPool, run_lane, share_cpu  # noqa: E402
+from app_concurrency import start_app  # noqa: E402
 
+from space.browser import LANES, open_page  # noqa: E402
 
-def time_lane(side: Side, problem, settings: SamplingSettings, pool: ModelPool) -> dict:
-    started = time.perf_counter()
-    first = None
-    text = ""
-    for update in run_lane(side, problem, settings, pool):
-        if update.text and first is None:
-            first = time.perf_counter() - started
-        text = update.text
-    total = time.perf_counter() - started
-    backend = pool.get(side.spec)
-    tokenizer = getattr(backend, "tokenizer", None)
-    tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"]) if tokenizer is not None else 0
-    return {
-        "lane": side.role, "model": side.label, "first_text_s": round(first or 0.0, 2), "total_s": round(total, 2),
-        "new_tokens": tokens, "tokens_per_s": round(tokens / total, 1) if total else 0.0,
-        "verdict": breakdown(text, problem).verdict,
+TARGETS = {"both_done_s": 10.0, "tuned_done_s": 8.0, "first_text_s": 1.0}
+
+# Samples the page every 20 ms from the click on; a lane is done when its card leaves the running state
+# (the final card says "generated in", or the lane failed, stopped or has no model).
+WATCH_JS = """(lanes) => {
+  const t0 = performance.now();
+  const rec = {};
+  for (const lane of lanes) rec[lane] = {first_text: null, done: null, card: ''};
+  const finished = (text) => /generated in|could not|failed|stopped|not in this checkout|not available/i.test(text);
+  window.__lat = {rec, t0, busy: 0, last: t0};
+  const tick = () => {
+    const now = performance.now();
+    let running = 0;
+    for (const lane of lanes) {
+      const r = rec[lane];
+      const area = document.querySelector(`#${lane}-text textarea`);
+      const card = document.querySelector(`#${lane}-card`);
+      const text = area ? area.value : '';
+      const cardText = card ? card.innerText : '';
+      if (r.first_text === null && text.trim()) r.first_text = now - t0;
+      if (r.first_text !== null && r.done === null) running += 1;
+      if (r.done === null && r.first_text !== null && finished(cardText)) { r.done = now - t0; r.card = cardText.slice(0, 300); }
     }
+    if (running === 2) window.__lat.busy += now - window.__lat.last;
+    window.__lat.last = now;
+    if (lanes.some(l => rec[l].done === null)) setTimeout(tick, 20);
+  };
+  setTimeout(tick, 0);
+}"""
+CLEAR_JS = """(lanes) => { for (const lane of lanes) {
+  const area = document.querySelector(`#${lane}-text textarea`); if (area) area.value = ''; } }"""
+
+
+def pick_problem(page, index: int) -> None:
+    """Choose canonical test problem ``index`` in the page's dropdown and wait for the table to follow."""
+    page.get_by_role("tab", name="Test problems").click()
+    box = page.locator("#test-pick input")
+    box.click()
+    box.fill(f"test #{index}:")
+    page.locator("ul.option-list li", has_text=f"test #{index}:").first.click()
+    page.wait_for_function(
+        f"document.querySelector('#input-status')?.innerText.includes('#{index}')", timeout=30_000
+    )
+    page.wait_for_timeout(300)  # the solver lane and prompt preview follow the table
+
+
+def click_and_time(page, timeout_ms: int = 300_000) -> dict:
+    """Click the run button; seconds from the click to each lane's first text and final card."""
+    page.evaluate(CLEAR_JS, list(LANES))
+    page.evaluate(WATCH_JS, list(LANES))
+    page.click("#run-button")
+    page.wait_for_function(
+        "() => Object.values(window.__lat.rec).every(r => r.done !== null)", timeout=timeout_ms, polling=100
+    )
+    raw = page.evaluate("window.__lat")
+    lanes = {}
+    for lane in LANES:
+        r = raw["rec"][lane]
+        lanes[lane] = {
+            "first_text_s": round(r["first_text"] / 1000, 2),
+            "done_s": round(r["done"] / 1000, 2),
+            "chars": len(page.input_value(f"#{lane}-text textarea")),
+            "card": " ".join(r["card"].split())[:160],
+        }
+    return {
+        "lanes": lanes,
+        "both_done_s": max(v["done_s"] for v in lanes.values()),
+        "first_text_s": min(v["first_text_s"] for v in lanes.values()),
+        "overlap_s": round(raw["busy"] / 1000, 2),
+    }
+
+
+def summarise(runs: list[dict]) -> dict:
+    median = lambda key: round(statistics.median(key(r) for r in runs), 2)  # noqa: E731
+    out = {"both_done_s": median(lambda r: r["both_done_s"]), "first_text_s": median(lambda r: r["first_text_s"]),
+           "overlap_s": median(lambda r: r["overlap_s"])}
+    for lane in LANES:
+        out[f"{lane}_done_s"] = median(lambda r, lane=lane: r["lanes"][lane]["done_s"])
+        out[f"{lane}_first_text_s"] = median(lambda r, lane=lane: r["lanes"][lane]["first_text_s"])
+    out["meets_targets"] = (out["both_done_s"] <= TARGETS["both_done_s"] and out["tuned_done_s"] <= TARGETS["tuned_done_s"]
+                            and max(out["base_first_text_s"], out["tuned_first_text_s"]) < TARGETS["first_text_s"])
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False)
-    parser.add_argument("--problem", type=int, default=0, help="row of the canonical test split")
-    parser.add_argument("--json", help="also write the figures here")
-    parser.add_argument("--skip-concurrent", action="store_true")
-    own, rest = parser.parse_known_args(argv)
-    config = parse_config(rest)
-    sides = [side for side in (config.base, config.tuned) if side.spec is not None]
-    for side in (config.base, config.tuned):
-        if side.spec is None:
-            print(f"{side.role}: not measured ({side.missing})")
-    threads = share_cpu(lanes=len(sides)) if config.device in (None, "cpu") else 0
-    problem = load_problems("test")[own.problem]
-    settings = SamplingSettings(max_new_tokens=config.max_new_tokens)
-    pool = ModelPool(backend=config.backend, device=config.device)
-    report: dict = {
-        "problem": own.problem, "max_new_tokens": settings.max_new_tokens, "greedy": settings.greedy,
-        "cpu_count": os.cpu_count(), "torch_threads_per_lane": threads, "load_average_1m": os.getloadavg()[0],
-        "load_s": {}, "sequential": [], "concurrent": None,
-    }
-    for side in sides:
+    parser.add_argument("--problems", type=int, nargs="+", default=[0, 1], help="rows of the canonical test split")
+    parser.add_argument("--repeat", type=int, default=1, help="clicks per problem (the median is reported)")
+    parser.add_argument("--url", help="a Space already running (default: start app.py here)")
+    parser.add_argument("--label", default="", help="a note stored with the figures (e.g. 'before')")
+    parser.add_argument("--json", help="also write the report here (e.g. benchmarks/results/app_latency_cpu.json)")
+    own, app_args = parser.parse_known_args(argv)
+    report: dict = {"label": own.label, "app_args": app_args, "cpu_count": os.cpu_count(),
+                    "load_average_1m": os.getloadavg()[0], "targets": TARGETS, "problems": {}}
+    with contextlib.ExitStack() as stack:
+        url = own.url or stack.enter_context(start_app(app_args, env={"HF_HUB_OFFLINE": "1"}))
+        page = stack.enter_context(open_page(url))
         started = time.perf_counter()
-        pool.get(side.spec)
-        report["load_s"][side.role] = round(time.perf_counter() - started, 2)
-    for side in sides:
-        report["sequential"].append(time_lane(side, problem, settings, pool))
-    if len(sides) == 2 and not own.skip_concurrent:
-        results: dict = {}
-        started = time.perf_counter()
-        workers = [threading.Thread(target=lambda s=s: results.__setitem__(s.role, time_lane(s, problem, settings, pool)))
-                   for s in sides]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join()
-        report["concurrent"] = {"wall_s": round(time.perf_counter() - started, 2), "lanes": [results[s.role] for s in sides]}
+        warm = click_and_time(page, timeout_ms=600_000)  # first use: provisioning and loading
+        report["first_use"] = {**warm, "wall_s": round(time.perf_counter() - started, 2)}
+        for index in own.problems:
+            pick_problem(page, index)
+            runs = [click_and_time(page) for _ in range(own.repeat)]
+            report["problems"][f"test #{index}"] = {"runs": runs, "median": summarise(runs)}
     report["load_average_1m_end"] = os.getloadavg()[0]
 
-    print(f"problem test #{own.problem}, greedy, max {settings.max_new_tokens} new tokens, "
-          f"{os.cpu_count()} CPUs, {threads} torch thread(s) per lane, load average {report['load_average_1m']:.2f}")
-    for role, seconds in report["load_s"].items():
-        print(f"load {role}: {seconds:.1f} s")
-    for row in report["sequential"]:
-        print(f"alone   {row['lane']:5} {row['model']}: first text {row['first_text_s']:.1f} s, total {row['total_s']:.1f} s, "
-              f"{row['new_tokens']} tokens ({row['tokens_per_s']} tok/s), {row['verdict']}")
-    if report["concurrent"]:
-        print(f"both at once (the page's button): {report['concurrent']['wall_s']:.1f} s wall")
-        for row in report["concurrent"]["lanes"]:
-            print(f"  {row['lane']:5}: total {row['total_s']:.1f} s, {row['new_tokens']} tokens ({row['tokens_per_s']} tok/s)")
+    print(f"{own.label + ': ' if own.label else ''}{os.cpu_count()} CPUs, load average {report['load_average_1m']:.2f}; "
+          f"first click (loads the models): both done in {report['first_use']['both_done_s']:.1f} s")
+    for name, row in report["problems"].items():
+        m = row["median"]
+        print(f"{name}: both done {m['both_done_s']:.1f} s (base {m['base_done_s']:.1f} s, tuned {m['tuned_done_s']:.1f} s), "
+              f"first text base {m['base_first_text_s']:.2f} s / tuned {m['tuned_first_text_s']:.2f} s, "
+              f"both generating at once for {m['overlap_s']:.1f} s; targets {'met' if m['meets_targets'] else 'NOT met'}")
+        for lane, v in row["runs"][-1]["lanes"].items():
+            print(f"    {lane:5} {v['chars']:5} chars  {v['card'][:110]}")
     if own.json:
+        Path(own.json).parent.mkdir(parents=True, exist_ok=True)
         Path(own.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     return 0
 

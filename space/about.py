@@ -8,7 +8,8 @@ INTRO = """\
 Give a day of events (start, end, some marked **priority**), and two language models try to build the
 best schedule: a base model and its fine-tuned version, streamed side by side, each judged by the
 published rules against the exact optimum (the solver's lane). Pick a test problem, generate a new one,
-paste one, edit the table, or import a `.csv` / `.ics` calendar, then press **Run both models**.
+type your own day ("standup 9-9:15, lunch 12pm-1pm (priority)"), edit the table, or import a `.csv` /
+`.ics` calendar, then press **Run both models**.
 """
 
 ABOUT = """\
@@ -39,10 +40,16 @@ weighted duration / optimum. Invalid answers score 0; a run reports the mean ×1
 shape), chronological order 20, and 70 × weighted duration of the non-overlapping listed events /
 optimum. The card under each timeline shows all three parts and the published verdict.
 
-Reading a timeline: one row per event of the problem. Kept events are coloured (orange = priority,
-hatched, with a dark outline; blue = normal); dropped events are grey; red rows are events the answer
-invented (or copied with wrong times). A red band marks time where two kept events overlap; `#n` is
-the position in the answer; ⚠ notes flag out-of-order and repeated events.
+Reading a timeline: one row per event of the problem, over the problem's own hours. The legend's
+five entries are: **kept · priority** (orange, hatched, dark outline), **kept · normal** (blue),
+**dropped · priority** and **dropped · normal** (greys, the priority one warmer and hatched), and
+**not in the problem** (red rows: events the answer invented, or copied with wrong times). A red band
+marks time where two kept events overlap; `#n` after a bar is its position in the answer; ⚠ notes
+flag overlapping, out-of-order and repeated events.
+
+Each lane also says what the model did with `<think>`: its reasoning (folded), or one sentence —
+no `<think>` block, an empty or malformed one, or a block copied from the prompt's instructions
+(the system prompt's "inside <think> and </think> tags" read back as a block holding "and").
 
 ## How the CPU demo is fast
 
@@ -91,6 +98,16 @@ The task, the canonical dataset (`anakin87/events-scheduling`) and the published
 the original Qwen scheduler GRPO project (Apache-2.0). SmolLM2-135M-Instruct is by Hugging Face
 (Apache-2.0).
 """
+
+QUICK_TEXT_HELP = (
+    "Times like 9, 9:15, 9am, 12pm-1:30pm, 21h00, “9 to 10”, “9–10”; mark a priority with (priority), ! or *. "
+    "The text with an 'Events:' header (the dataset's format) works too. Events go into the table for review."
+)
+QUICK_TEXT_EXAMPLE = (
+    "standup 9-9:15, deep work 9:10 to 11, lunch w/ Sam 12pm-1pm, gym 12:30-1:30pm (priority)\n"
+    "1:1 with Ana 11:30am–12:15pm !\n"
+    "review PRs 14h00-15h30"
+)
 
 CSV_HELP = "CSV: a header row `name,start,end,priority` (priority optional: yes/no, true/false, 1/0). " \
     "ICS: the timed events of the calendar's first day; PRIORITY 1-4 marks a priority event."

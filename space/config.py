@@ -20,6 +20,7 @@ from models.errors import ModelLoadError
 from models.specs import PRESETS, ModelSpec, resolve_preset
 
 DEFAULT_PRESET = "smollm2-135m"
+BASE_MAX_NEW_TOKENS = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,7 @@ class AppConfig:
     backend: str = "transformers"
     device: str | None = None
     max_new_tokens: int = 1024
+    base_max_new_tokens: int = 256
     results_dir: str = "results"
     queue_size: int = 16
     notes: list[str] = field(default_factory=list)
@@ -79,6 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", choices=["auto", "transformers", "vllm"], help="generation backend (default transformers: it streams; vllm answers all at once)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 ... (default: cuda when present)")
     parser.add_argument("--max-new-tokens", type=int, help="default generation length in the UI (default 1024)")
+    parser.add_argument("--base-max-new-tokens", type=int,
+                        help=f"the base lane's default cap (default {BASE_MAX_NEW_TOKENS}, at most --max-new-tokens): "
+                             "a base model that never writes the format would ramble to the full length")
     parser.add_argument("--results-dir", help="evaluation runs shown on the leaderboard (default results)")
     parser.add_argument("--queue-size", type=int, help="requests waiting in the queue before new ones are refused")
     return parser
@@ -136,7 +141,8 @@ def parse_config(argv: list[str] | None = None) -> AppConfig:
         port=number("port", 0) or None,
         backend=_pick(args, "backend") or "transformers",
         device=_pick(args, "device"),
-        max_new_tokens=number("max-new-tokens", 1024),
+        max_new_tokens=(max_tokens := number("max-new-tokens", 1024)),
+        base_max_new_tokens=min(max_tokens, number("base-max-new-tokens", BASE_MAX_NEW_TOKENS)),
         results_dir=_pick(args, "results-dir") or "results",
         queue_size=number("queue-size", 16),
     )

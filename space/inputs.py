@@ -97,7 +97,21 @@ def rows_to_problem(rows: list[dict], *, sort: bool = True) -> Problem:
         raise SchedulerError("The events table is empty; add a row with a name, a start and an end (HH:MM).")
     if sort:
         events.sort(key=lambda ev: (ev.start, ev.end))
-    return Problem.create(events, priorities)
+    return require_two_events(Problem.create(events, priorities))
+
+
+MIN_EVENTS = 2
+
+
+def require_two_events(problem: Problem) -> Problem:
+    """Refuse a problem the task cannot judge: a valid answer lists at least two events, so with fewer
+    every answer, the optimal one included, would be judged "fewer than 2 events"."""
+    if len(problem.events) < MIN_EVENTS:
+        raise SchedulerError(
+            f"The problem has {len(problem.events)} event; it needs at least {MIN_EVENTS}: a valid schedule "
+            "lists two or more events, so with one there is nothing to schedule and every answer would score 0."
+        )
+    return problem
 
 
 def table_to_problem(table: pd.DataFrame | list | None) -> Problem:
@@ -130,7 +144,7 @@ def text_to_problem(text: str) -> Problem:
     if isinstance(text, str) and "Events:" in text and not text.lstrip().startswith("Events:"):
         # A whole user message was pasted (instructions + problem): keep the problem part.
         text = text[text.rindex("Events:") :]
-    return parse_problem(text)
+    return require_two_events(parse_problem(text))
 
 
 # -- files ----------------------------------------------------------------------------------------

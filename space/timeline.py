@@ -4,8 +4,10 @@ One row per problem event (in the problem's order, top to bottom) plus one row p
 invented. Kept events are coloured, dropped ones grey; priority events differ by colour *and* a hatch
 pattern and a heavier outline, so the distinction survives greyscale and colour-blindness. Conflicts
 between kept events get a red band, out-of-order and repeated events a note, invented events a red
-row. Times are mapped onto a fixed date so plotly never invents "today", and the x axis always
-spans the whole day (see FIELD-NOTES: bare HH:MM strings, zero-height figures, bottom-up rows).
+row; ``#n`` beside a bar is its position in the answer. Times are mapped onto a fixed date so plotly
+never invents "today", and the x axis spans the problem's events with padding and tick steps chosen to
+fit a lane's width, so a 15-minute event is a bar, not a sliver (see FIELD-NOTES: bare HH:MM
+strings, zero-height figures, bottom-up rows, whole-day axes).
 """
 
 from __future__ import annotations
@@ -41,11 +43,34 @@ PATTERNS = {PRIORITY: "/", NORMAL: ""}
 CONFLICT_RED = "rgba(224, 49, 49, 0.22)"
 ROW_PX = 30
 BASE_PX = 150
+# Tick steps (minutes) tried in order; the first giving at most MAX_TICKS ticks over the span is used.
+TICK_STEPS = (15, 30, 60, 120, 180, 240)
+MAX_TICKS = 8
+
+
+def axis_span(starts: list[int], ends: list[int]) -> tuple[int, int, int]:
+    """(first, last, tick step) in minutes: the events' span padded on both sides, on whole tick steps.
+
+    The right side gets extra room for the ``#n`` and warning labels written after each bar's end.
+    """
+    if not starts:
+        return 0, 24 * 60, 180
+    lo, hi = min(starts), max(ends)
+    span = max(hi - lo, 30)
+    step = next((s for s in TICK_STEPS if (span * 1.3) / s <= MAX_TICKS), TICK_STEPS[-1])
+    first = max(0, (lo - max(10, span // 20)) // step * step)
+    last = min(24 * 60, -(-(hi + max(step // 2, span // 5, 20)) // step) * step)
+    return first, last, step
 
 
 def at(minutes: int) -> dt.datetime:
     """Minutes since midnight -> a datetime on the fixed day (1440 -> the next midnight)."""
     return DAY + dt.timedelta(minutes=minutes)
+
+
+def _offset(moment: dt.datetime) -> int:
+    """A datetime on the fixed day -> minutes since its midnight."""
+    return int((moment - DAY).total_seconds() // 60)
 
 
 def _minutes(hhmm: str) -> int | None:
@@ -144,7 +169,6 @@ def timeline_figure(problem: Problem, bd: Breakdown, title: str = "") -> go.Figu
         y="row",
         color="status",
         pattern_shape="weight",
-        text="order",
         color_discrete_map=COLOURS,
         pattern_shape_map=PATTERNS,
         category_orders={"row": order, "status": list(COLOURS), "weight": [PRIORITY, NORMAL]},
@@ -156,9 +180,6 @@ def timeline_figure(problem: Problem, bd: Breakdown, title: str = "") -> go.Figu
             "<b>%{y}</b><br>%{customdata[0]}-%{customdata[1]} (%{customdata[2]} min)<br>"
             "%{customdata[3]}, value %{customdata[4]}<br>%{customdata[5]}<br>%{customdata[6]}<extra></extra>"
         ),
-        textposition="inside",
-        insidetextanchor="start",
-        textfont_size=11,
         marker_line_color="#495057",
         marker_line_width=0.5,
     )
@@ -187,11 +208,12 @@ def timeline_figure(problem: Problem, bd: Breakdown, title: str = "") -> go.Figu
             fig.add_vrect(x0=lo, x1=hi, fillcolor=CONFLICT_RED, line_width=0, layer="below")
         else:  # touching events, counted as a conflict in compat mode
             fig.add_vline(x=lo, line_color="#e03131", line_width=2)
-    for row in rows:
-        if row["notes"]:
+    for row in rows:  # "#n" (position in the answer) and warnings after each bar, readable at any bar length
+        label = " ".join(part for part in (row["order"], f"⚠ {row['notes']}" if row["notes"] else "") if part)
+        if label:
             fig.add_annotation(
-                x=row["end"], y=row["row"], text=f"⚠ {row['notes']}", showarrow=False, xanchor="left",
-                xshift=4, font={"size": 11, "color": "#c92a2a"},
+                x=row["end"], y=row["row"], text=label, showarrow=False, xanchor="left", xshift=4,
+                font={"size": 11, "color": "#c92a2a" if row["notes"] else "#212529"},
             )
     subtitle = ""
     if undrawable:
@@ -204,8 +226,9 @@ def timeline_figure(problem: Problem, bd: Breakdown, title: str = "") -> go.Figu
         bargap=0.25,
         hoverlabel={"align": "left"},
     )
+    first, last, step = axis_span([_offset(r["start"]) for r in rows], [_offset(r["end"]) for r in rows])
     fig.update_xaxes(
-        range=[DAY, DAY_END], tickformat="%H:%M", dtick=3 * 3600 * 1000, tickangle=0, showgrid=True, gridcolor="#eef0f2",
+        range=[at(first), at(last)], tickformat="%H:%M", tick0=at(first), dtick=step * 60 * 1000, tickangle=0, showgrid=True, gridcolor="#eef0f2",
         title=None, fixedrange=False,
     )
     # px already lists category_orders top-down on a y axis; reversing the axis would flip it back.

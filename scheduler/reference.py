@@ -1,30 +1,30 @@
-"""The reference answer for a problem: a short ``<think>`` and the solver's optimal schedule.
+"""The reference answer for a problem: a ``<think>`` in one of three formats and the solver's optimal schedule.
 
-This is the cold-start SFT target and the "solver" lane of the app. The reasoning is deliberately
-short and local (small models learn short reasoning better): a first design listed conflict groups
-("Conflict: A, B. Keep A; drop B") and SmolLM2-135M trained on it mislabelled which events conflict
-(43/100 valid on the test split); this one walks the events in start order and decides each one
-against the kept events it overlaps, a comparison of adjacent times and two numbers.
+This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
+(small models learn short reasoning better), and which one trains best is decided by the ablation in
+``docs/training.md``, not here:
+
+- ``v2``: the events in start order, each kept, or dropped with the kept events it overlaps and the
+  comparison of their values (a first design that listed conflict groups trained to 43/100 valid).
+- ``short``: one line naming the dropped events and the total.
+- ``scan``: ``v2`` plus an explicit "free at" time, the end of the last kept event. An event that starts
+  before it must be dropped, a check of two adjacent times; so a model that follows the trace cannot
+  keep two overlapping events, the failure that dominates ``v2`` models. A dropped event that starts
+  after it overlaps a later kept event, named with the values compared, as in ``v2``.
 """
 
 from __future__ import annotations
 
-from scheduler.events import Event, Problem
-from scheduler.solver import solve
+from typing import Callable
+
+from scheduler.events import Event, Problem, format_time
+from scheduler.solver import Solution, solve
+
+DEFAULT_THINK = "v2"
 
 
-def conflict_groups(problem: Problem) -> list[list[Event]]:
-    """Events in start order, split into maximal runs linked by (strict) overlaps."""
-    groups: list[list[Event]] = []
-    reach = -1
-    for ev in sorted(problem.events, key=lambda e: (e.start, e.end, e.name)):
-        if groups and ev.start < reach:
-            groups[-1].append(ev)
-            reach = max(reach, ev.end)
-        else:
-            groups.append([ev])
-            reach = ev.end
-    return groups
+def _start_order(problem: Problem) -> list[Event]:
+    return sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
 
 
 def _value_text(problem: Problem, ev: Event) -> str:
@@ -33,27 +33,75 @@ def _value_text(problem: Problem, ev: Event) -> str:
     return str(ev.duration)
 
 
-def reasoning(problem: Problem) -> str:
-    """The think text: one line per event in start order, then the total.
+def _head(problem: Problem, ev: Event) -> str:
+    return f"- {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)}):"
 
-    Each line decides one event by a check a small model can make locally: a kept event says
-    ``keep``; a dropped one names the kept events it overlaps and their summed value, which is never
-    less than its own (else swapping it in would beat the optimum).
-    """
-    best = solve(problem)
+
+def _blockers(best: Solution, ev: Event) -> list[Event]:
+    """The kept events that ``ev`` overlaps (touching allowed)."""
+    return [k for k in best.events if k.start < ev.end and ev.start < k.end]
+
+
+def _drop_reason(problem: Problem, best: Solution, ev: Event) -> str:
+    """'overlaps A (60) + B (120); 180 >= 90, drop.' -- the kept events' value is never less than the dropped
+    one's (else swapping it in would beat the optimum)."""
+    blockers = _blockers(best, ev)
+    total = sum(problem.value(k) for k in blockers)
+    names = " + ".join(f"{k.name} ({problem.value(k)})" for k in blockers)
+    return f"overlaps {names}; {total} >= {problem.value(ev)}, drop."
+
+
+def reasoning_v2(problem: Problem, best: Solution) -> str:
+    """One line per event in start order (keep, or drop against the kept events it overlaps), then the total."""
     kept = set(best.events)
-    lines = []
-    for ev in sorted(problem.events, key=lambda e: (e.start, e.end, e.name)):
-        head = f"- {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)}):"
-        if ev in kept:
-            lines.append(f"{head} keep.")
-            continue
-        blockers = [k for k in best.events if k.start < ev.end and ev.start < k.end]
-        total = sum(problem.value(k) for k in blockers)
-        names = " + ".join(f"{k.name} ({problem.value(k)})" for k in blockers)
-        lines.append(f"{head} overlaps {names}; {total} >= {problem.value(ev)}, drop.")
+    lines = [f"{_head(problem, ev)} {'keep.' if ev in kept else _drop_reason(problem, best, ev)}"
+             for ev in _start_order(problem)]
     lines.append(f"Total: {best.score}.")
     return "\n".join(lines)
+
+
+def reasoning_short(problem: Problem, best: Solution) -> str:
+    """One line: the dropped events (start order) and the total weighted duration."""
+    kept = set(best.events)
+    dropped = [ev.name for ev in _start_order(problem) if ev not in kept]
+    return f"Drop to avoid overlaps: {', '.join(dropped) or 'none'}. Total weighted duration {best.score}."
+
+
+def reasoning_scan(problem: Problem, best: Solution) -> str:
+    """``v2`` with the running "free at" time: keep moves it, an event starting before it is dropped."""
+    kept = set(best.events)
+    free: int | None = None
+    lines = []
+    for ev in _start_order(problem):
+        head = _head(problem, ev)
+        if ev in kept:
+            free = ev.end
+            lines.append(f"{head} keep, free at {ev.end_hhmm}.")
+        elif free is not None and ev.start < free:
+            lines.append(f"{head} starts before {format_time(free)}, drop.")
+        else:
+            lines.append(f"{head} {_drop_reason(problem, best, ev)}")
+    lines.append(f"Total: {best.score}.")
+    return "\n".join(lines)
+
+
+THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
+    "v2": reasoning_v2,
+    "short": reasoning_short,
+    "scan": reasoning_scan,
+}
+
+
+def _format(think: str) -> Callable[[Problem, Solution], str]:
+    try:
+        return THINK_FORMATS[think]
+    except KeyError:
+        raise ValueError(f"Unknown think format {think!r}; choose from {', '.join(THINK_FORMATS)}.") from None
+
+
+def reasoning(problem: Problem, think: str = DEFAULT_THINK) -> str:
+    """The think text of the reference answer in format ``think``."""
+    return _format(think)(problem, solve(problem))
 
 
 def render_schedule(events: list[Event] | tuple[Event, ...]) -> str:
@@ -65,6 +113,8 @@ def render_schedule(events: list[Event] | tuple[Event, ...]) -> str:
     return "\n".join(parts)
 
 
-def reference_answer(problem: Problem) -> str:
-    """``<think>…</think>`` + the optimal ``<schedule>``: a completion that is valid with score 1.0 under the published rules and earns the full 100 under the default reward mode."""
-    return f"<think>\n{reasoning(problem)}\n</think>\n{render_schedule(solve(problem).events)}"
+def reference_answer(problem: Problem, think: str = DEFAULT_THINK) -> str:
+    """``<think>…</think>`` + the optimal ``<schedule>``: valid with score 1.0 under the published rules and the
+    full 100 under the default reward mode, whatever the think format."""
+    best = solve(problem)
+    return f"<think>\n{_format(think)(problem, best)}\n</think>\n{render_schedule(best.events)}"

@@ -115,11 +115,29 @@ def score_reward_compat(completions: list, **kwargs) -> list[float]:
     return _score_reward(completions, "compat", kwargs)
 
 
+def exact_reward(completions: list, **kwargs) -> list[float]:
+    """70 x the published score: achieved / optimal for a valid schedule, 0 for any broken rule.
+
+    Aimed at what the SFT models still get wrong (two overlapping events kept, a name not written exactly
+    as in the problem): ``score`` drops only the overlapping pair and keeps the rest, this gives nothing.
+    It cannot be gamed: only a valid schedule earns, and only the optimum earns all 70.
+    """
+    events, priorities, optimal = _columns(kwargs, len(completions))
+    out = []
+    for c, ev, pr, opt in zip(completions, events, priorities, optimal):
+        try:
+            out.append(SCORE_POINTS * judge(c, ev or [], pr or [], float(opt or 0)).score)
+        except (TypeError, ValueError, ZeroDivisionError):
+            out.append(0.0)
+    return out
+
+
 REWARD_REGISTRY: dict[str, Callable[..., list[float]]] = {
     "format": format_reward,
     "order": order_reward,
     "score": score_reward,
     "score_compat": score_reward_compat,
+    "exact": exact_reward,
 }
 
 

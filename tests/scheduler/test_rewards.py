@@ -96,3 +96,24 @@ def test_missing_or_malformed_columns_give_zero_not_an_error():
     text = reference_answer(Problem.from_row(ROWS[0]))
     assert score_reward([text]) == [0.0]
     assert score_reward([text], events=[None], priority_events=[None], optimal_score=["x"]) == [0.0]
+
+
+def test_exact_reward_is_the_published_score_and_nothing_for_a_broken_rule():
+    from scheduler import Problem, load_split, reference_answer
+    from scheduler.reference import render_schedule
+    from scheduler.rewards import exact_reward
+
+    row = load_split("test")[0]
+    problem = Problem.from_row(row)
+    optimal = reference_answer(problem, "scan")
+    everything = "<think>x</think>" + render_schedule(sorted(problem.events, key=lambda e: e.start))  # overlaps
+    misspelt = optimal.replace("<name>Jam session</name>", "<name> Jam session</name>")
+    partial = "<think>x</think>" + render_schedule([problem.events[0], problem.events[1]])
+    completions = [optimal, everything, misspelt, partial, "", None, 7, [{"role": "assistant", "content": optimal}]]
+    n = len(completions)
+    rewards = exact_reward(completions, events=[row["events"]] * n, priority_events=[row["priority_events"]] * n,
+                           optimal_score=[row["optimal_score"]] * n)
+    assert rewards[0] == 70.0 and rewards[-1] == 70.0
+    assert rewards[1] == 0.0 and rewards[2] == 0.0 and rewards[4:7] == [0.0, 0.0, 0.0]
+    assert 0.0 < rewards[3] < 70.0
+    assert exact_reward(["x"]) == [0.0]  # no columns: nothing to judge against, still one value

@@ -1,0 +1,60 @@
+"""The reference answer in every think format: valid, optimal, and each format's own promise."""
+
+import re
+
+import pytest
+
+from scheduler import Problem, breakdown, generate_rows, load_split, score_completion
+from scheduler.reference import THINK_FORMATS, reasoning, reference_answer
+from scheduler.solver import solve
+
+ROWS = load_split("test")[:40] + load_split("hard")[:20] + generate_rows(20, seed=5, preset="diverse-hard")
+
+
+@pytest.mark.parametrize("think", sorted(THINK_FORMATS))
+def test_every_format_is_valid_and_optimal_and_earns_the_full_reward(think):
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        answer = reference_answer(problem, think)
+        assert answer.startswith("<think>\n") and "</think>\n<schedule>" in answer
+        verdict = score_completion(answer, problem)
+        assert verdict.valid and verdict.score == 1.0
+        assert breakdown(answer, problem).total == 100.0
+
+
+def test_scan_keeps_exactly_the_events_that_start_at_or_after_the_free_time():
+    """The scan's promise: 'keep' lines never start before the last kept end, so following it cannot overlap."""
+    line = re.compile(r"^- (?P<name>.+) \((?P<s>\d\d:\d\d)-(?P<e>\d\d:\d\d), [^)]*\): (?P<rest>.*)$")
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        free = None
+        kept = []
+        for text in reasoning(problem, "scan").splitlines()[:-1]:
+            m = line.match(text)
+            assert m, text
+            start = m["s"]
+            if m["rest"].startswith("keep"):
+                assert free is None or start >= free
+                assert m["rest"] == f"keep, free at {m['e']}."
+                free = m["e"]
+                kept.append(m["name"])
+            elif m["rest"].startswith("starts before"):
+                assert free is not None and start < free and m["rest"] == f"starts before {free}, drop."
+            else:
+                assert m["rest"].startswith("overlaps ") and m["rest"].endswith(", drop.")
+        assert kept == [ev.name for ev in solve(problem).events]
+
+
+def test_short_names_the_dropped_events_and_the_total():
+    problem = Problem.from_row(load_split("test")[0])
+    kept = set(solve(problem).events)
+    dropped = [ev.name for ev in sorted(problem.events, key=lambda e: (e.start, e.end, e.name)) if ev not in kept]
+    assert reasoning(problem, "short") == (
+        f"Drop to avoid overlaps: {', '.join(dropped)}. Total weighted duration {solve(problem).score}."
+    )
+
+
+def test_an_unknown_format_is_refused_with_the_known_ones():
+    problem = Problem.from_row(load_split("test")[0])
+    with pytest.raises(ValueError, match="v2, short, scan"):
+        reference_answer(problem, "long")

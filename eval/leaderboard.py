@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -79,13 +80,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default=None, help="only this split (test, hard, ...)")
     args = parser.parse_args(argv)
     try:
-        frame = leaderboard(args.results_dir, split=args.split)
+        frame = leaderboard(args.results_dir)
     except SchedulerError as err:
-        print(f"error: {err}")
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    with pd.option_context("display.max_columns", None, "display.width", 200):
-        print(frame.drop(columns=["run"]).to_string(index=False, na_rep="-", float_format=lambda x: f"{x:.2f}"))
+    if args.split is not None:
+        known = sorted(s for s in frame["split"].dropna().unique() if s)
+        if args.split not in known:
+            print(f"error: no finished run on the split {args.split!r}; the splits with runs are: "
+                  f"{', '.join(known) or 'none yet'}.", file=sys.stderr)
+            return 2
+        frame = frame[frame["split"] == args.split].reset_index(drop=True)
+    print(format_table(frame))
     return 0
+
+
+INTEGER_COLUMNS = ["valid", "n", *FAILURE_COLUMNS, "samples"]
+
+
+def format_table(frame: pd.DataFrame) -> str:
+    """The table as text: counts as whole numbers, scores with two decimals, '-' where nothing is known."""
+    shown = frame.drop(columns=["run"]).astype(object)
+    for column in INTEGER_COLUMNS:
+        shown[column] = [("-" if pd.isna(v) else str(int(v))) for v in frame[column]]
+    for column in ("mean_score", "stderr"):
+        shown[column] = [("-" if pd.isna(v) else f"{v:.2f}") for v in frame[column]]
+    shown["temperature"] = [("-" if pd.isna(v) else f"{v:g}") for v in frame["temperature"]]
+    shown = shown.fillna("-").replace({None: "-", "": "-"})
+    with pd.option_context("display.max_columns", None, "display.width", 200):
+        return shown.to_string(index=False)
 
 
 if __name__ == "__main__":

@@ -201,6 +201,9 @@ def run(args: EvalArgs, command: str | None = None) -> tuple[Path, dict]:
         write_json_atomic(out / "config.json", config)
     elif config is None:
         raise SchedulerError(f"{out} has samples but no config.json; delete the folder to start over.")
+    else:  # a finished run asked for again: say so, rather than silently print the old figures
+        print(f"{out}: already complete ({len(keys)} samples in samples.jsonl); nothing was generated. "
+              "Pass another --run-name, or delete that folder, to run it again.", flush=True)
 
     metrics = compute_metrics(done, len(rows), args.samples)
     write_json_atomic(out / "metrics.json", metrics)

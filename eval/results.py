@@ -100,6 +100,30 @@ class SampleLog:
             os.fsync(f.fileno())
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_sha256(folder: str | os.PathLike | None) -> str | None:
+    """One hash for the safetensors weights in ``folder`` (a model or an adapter), or None for what is not a
+    local folder (a hub id, a heuristic). One file: its own sha256, the same as ``sha256sum``; several (a
+    sharded model): the sha256 of their sorted ``name:hash`` lines."""
+    if not folder or not Path(folder).is_dir():
+        return None
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        return None
+    if len(files) == 1:
+        return file_sha256(files[0])
+    lines = "".join(f"{f.name}:{file_sha256(f)}\n" for f in files)
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
+
+
 def prompt_hash(messages: list[dict]) -> str:
     """sha256 of the chat messages sent (before the model's template): same hash, same question."""
     return hashlib.sha256(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode("utf-8")).hexdigest()

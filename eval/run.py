@@ -28,6 +28,7 @@ from eval.results import (
     prompt_hash,
     read_json,
     slug,
+    weights_sha256,
     write_json_atomic,
 )
 from models.generation import SamplingSettings, choose_backend, load_backend
@@ -44,7 +45,9 @@ class EvalArgs:
     adapter: str | None = field(default=None, metadata={"help": "a LoRA adapter folder saved by peft"})
     preset: str | None = field(default=None, metadata={"help": "smollm2-135m or qwen-7b (instead of --model)"})
     preset_side: Literal["base", "tuned"] = field(default="base", metadata={"help": "which side of the preset"})
-    split: str = field(default="test", metadata={"help": "test, hard, train, or a .jsonl file of dataset rows"})
+    split: str = field(default="test", metadata={
+        "help": "test, hard, names, train, or a .jsonl file of dataset rows; several comma-separated (one model load; "
+        "a --run-name then needs '{split}')"})
     limit: int | None = field(default=None, metadata={"help": "only the first N rows"})
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy"})
     top_p: float = 1.0
@@ -114,8 +117,11 @@ def compute_metrics(records: dict, n_rows: int, samples: int) -> dict:
     return metrics
 
 
-def run(args: EvalArgs, command: str | None = None) -> tuple[Path, dict]:
-    """Evaluate (or finish evaluating) one run; returns its folder and metrics. ``command`` is recorded."""
+def run(args: EvalArgs, command: str | None = None, backends: dict | None = None) -> tuple[Path, dict]:
+    """Evaluate (or finish evaluating) one run; returns its folder and metrics. ``command`` is recorded.
+
+    ``backends`` keeps loaded models between calls (one process evaluating several splits loads and
+    compiles once)."""
     started = time.perf_counter()
     spec, size = resolve_spec(args)
     settings = SamplingSettings(args.temperature, args.top_p, args.max_new_tokens, args.seed)
@@ -155,10 +161,21 @@ def run(args: EvalArgs, command: str | None = None) -> tuple[Path, dict]:
 
     if pending:
         load_start = time.perf_counter()
-        backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code,
-                               gpu_method=args.gpu_method)
+        key = (spec, args.backend, args.device, args.trust_remote_code, args.gpu_method)
+        backend = (backends or {}).get(key)
+        if backend is None:
+            backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code,
+                                   gpu_method=args.gpu_method)
+            if backends is not None:
+                backends[key] = backend
         batch_size = args.batch_size or backend.default_batch_size
         info = backend.info()
+        hashes = {"model": weights_sha256(info.get("model_path")), "adapter": weights_sha256(spec.adapter)}
+        if config is not None and config.get("weights_sha256") not in (None, hashes):
+            raise SchedulerError(
+                f"{out} was started with other weights (sha256 {config['weights_sha256']}, now {hashes}); "
+                "pass another --run-name, or delete that folder to start over."
+            )
         session = {
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "command": command,
             "samples_before": len(done), "batch_size": batch_size, "device": device_description(),
@@ -170,7 +187,7 @@ def run(args: EvalArgs, command: str | None = None) -> tuple[Path, dict]:
             model=spec.label or spec.model, adapter=spec.adapter, split=args.split, size=size or human_size(info.get("n_parameters")),
             sampling=settings.to_dict(), samples=args.samples, batch_size=batch_size, backend=info["backend"],
             device=session["device"], git=session["git"], versions=session["versions"],
-            chat_template_sha256=info.get("chat_template_sha256"), model_info=info,
+            chat_template_sha256=info.get("chat_template_sha256"), model_info=info, weights_sha256=hashes,
         )
         config["sessions"].append(session)
         write_json_atomic(out / "config.json", config)
@@ -215,15 +232,23 @@ def main(argv: list[str] | None = None) -> int:
 
     argv = sys.argv[1:] if argv is None else argv
     (args,) = HfArgumentParser(EvalArgs).parse_args_into_dataclasses(args=argv)
-    try:
-        out, metrics = run(args, command=shlex.join(["python", "-m", "eval.run", *argv]))
-    except SchedulerError as err:  # ModelLoadError included: a sentence, not a traceback
-        print(f"error: {err}", file=sys.stderr)
+    splits = [s.strip() for s in args.split.split(",") if s.strip()]
+    if len(splits) > 1 and args.run_name and "{split}" not in args.run_name:
+        print("error: with several splits, --run-name must contain '{split}' (one run folder per split).", file=sys.stderr)
         return 2
-    print(
-        f"{out}: {metrics['valid']}/{metrics['n']} valid, mean score {metrics['mean_score']:.2f} "
-        f"± {metrics['mean_score_stderr']:.2f}"
-    )
+    backends: dict = {}
+    command = shlex.join(["python", "-m", "eval.run", *argv])
+    for split in splits or [args.split]:
+        one = replace(args, split=split, run_name=args.run_name.replace("{split}", split) if args.run_name else None)
+        try:
+            out, metrics = run(one, command=command, backends=backends)
+        except SchedulerError as err:  # ModelLoadError included: a sentence, not a traceback
+            print(f"error: {err}", file=sys.stderr)
+            return 2
+        print(
+            f"{out}: {metrics['valid']}/{metrics['n']} valid, mean score {metrics['mean_score']:.2f} "
+            f"± {metrics['mean_score_stderr']:.2f}"
+        )
     return 0
 
 

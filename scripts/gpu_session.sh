@@ -1,122 +1,219 @@
 #!/usr/bin/env bash
-# One 2-GPU device session in the background: speed benchmarks, a 1-GPU and a 2-GPU GRPO run of the same
-# recipe, evals of the result. It outlives each 10-minute call.
+# One device session for the model issue: an SFT ablation, GRPO from its best run, LoRA extraction, evals.
+# It runs detached on the GPU machine and outlives each 10-minute call.
 #
 #   bash scripts/gpu_session.sh start     provision the staged GGUF, then run the plan below detached
 #   bash scripts/gpu_session.sh wait      block until the plan ends or WAIT_S (540) passes; show progress
-#   bash scripts/gpu_session.sh bundle    results, logs and the new adapter into $OUT (15 MiB parts)
+#   bash scripts/gpu_session.sh bundle    results and logs into $OUT (tar parts of 15 MiB)
+#   bash scripts/gpu_session.sh fetch DIR [FIRST [COUNT]]   DIR's adapter as 15 MiB parts into $OUT (COUNT from FIRST)
 #
-# The plan (GPU numbers are CUDA_VISIBLE_DEVICES; every step logs to $WORK/logs/<step>.log):
-#   A  GPU 0: benchmarks/gpu_generation.py on the shipped adapter (plain vs static vs loop), then the GRPO
-#             recipe on this one GPU for C_STEPS steps (loop rollouts): the 1-GPU side of issue 8
-#      GPU 1: benchmarks/grpo_step.py (128 completions x 512 tokens per step: loop and plain rollouts)
-#   B  both:  the same recipe and C_STEPS via accelerate (ddp.yaml, 2 processes, the same 128 completions
-#             per step), from the shipped adapter
-#   C  GPU 0 / GPU 1: eval.run of B's adapter on the test / hard split, at once (SKIP_EVAL=1: not run)
-# (2026-11-25, third session: a machine released between calls lost the first run of an earlier order.)
+# The plan (one GPU, runs side by side: a 135M model leaves most of an H200 idle; every step logs to
+# $WORK/logs/<name>.log and the plan's own lines go to $WORK/logs/plan.log):
+#   1  SFT, five runs at once (ABLATION below), each evaluated on test, hard and names (greedy, batch 100,
+#      2,048 new tokens, one process per model) as soon as it ends; the shipped adapter on names meanwhile
+#   2  the best run by the mean of its three scores -> GRPO (recipe grpo/config_full.yaml for a full model,
+#      grpo/config.yaml for a LoRA), for the minutes left before the plan's deadline less the final evals
+#   3  full model: LoRA extracted from the GRPO model at ranks 64 and 128 and from the best SFT at 64; every
+#      candidate evaluated on the three splits, and sampled (T=1.0, 4 samples) on test
 #
-# Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]
-#   PLAN_MINUTES [21] (kept for the log)   C_STEPS [8]   SKIP_EVAL []   WAIT_S [540]
+# Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
+#   N_ABLATION [10000] problems per ablation run, N_MAIN [20000] for the main run, SFT_MINUTES [8] (cap),
+#   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
+#   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
+#   WAIT_S [540]
 set -euo pipefail
 
 WORK=${WORK:-/root/work}
 GGUF=${GGUF:-/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf}
 WAIT_S=${WAIT_S:-540}
-RECIPE=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
+SFT_FULL=recipes/SmolLM2-135M-Instruct/sft/config_full.yaml
+SFT_LORA=recipes/SmolLM2-135M-Instruct/sft/config.yaml
+GRPO_FULL=recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml
+GRPO_LORA=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
 SHIPPED=checkpoints/smollm2-135m-scheduler-grpo
+N_ABLATION=${N_ABLATION:-10000}
+N_MAIN=${N_MAIN:-20000}
+read -r -a EVAL <<<"${EVAL_ARGS:---batch_size 100 --max_new_tokens 2048}"
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
-# NVLink multicast stays off (the device notes: it can take the host's GPUs out of service).
-export NCCL_NVLS_ENABLE=0 TORCH_SYMM_MEM_DISABLE_MULTICAST=1 NVSHMEM_DISABLE_NVLS=1
-mkdir -p "$WORK/logs" "$WORK/results/bench"
+export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
+mkdir -p "$WORK/logs" "$WORK/results"
 
-log() { echo "[session $(date +%H:%M:%S)] $*" | tee -a "$WORK/logs/plan.log"; }
+# name | recipe | flags: the SFT ablation (think format, LoRA vs full, data size), all on the diverse name pool
+ABLATION=(
+  "sft-full-v2|$SFT_FULL|--think_format v2 --num_train_problems $N_ABLATION"
+  "sft-full-short|$SFT_FULL|--think_format short --num_train_problems $N_ABLATION"
+  "sft-full-scan|$SFT_FULL|--think_format scan --num_train_problems $N_ABLATION"
+  "sft-lora-scan|$SFT_LORA|--think_format scan --num_train_problems $N_ABLATION --name_source diverse --dtype float32 --per_device_train_batch_size 4 --gradient_accumulation_steps 8 --max_length 3072 --dataset_num_proc 2 --save_total_limit 1"
+  "sft-full-scan-20k|$SFT_FULL|--think_format scan --num_train_problems $N_MAIN"
+)
 
-# step NAME GPUS CMD...: run CMD on the given GPUs, logging to $WORK/logs/NAME.log; never aborts the plan.
+log() { echo "[plan $(date +%H:%M:%S)] $*" | tee -a "$WORK/logs/plan.log"; }
+
+# step NAME CMD...: run CMD, logging to $WORK/logs/NAME.log; never aborts the plan.
 step() {
-  local name=$1 gpus=$2; shift 2
-  log "$name on GPU $gpus: $*"
+  local name=$1; shift
+  log "$name: $*"
   local t0=$SECONDS
-  if CUDA_VISIBLE_DEVICES=$gpus "$@" >>"$WORK/logs/$name.log" 2>&1; then
+  if "$@" >>"$WORK/logs/$name.log" 2>&1; then
     log "$name done in $((SECONDS - t0)) s"
   else
-    log "$name FAILED (exit $?) after $((SECONDS - t0)) s: $(tail -n 3 "$WORK/logs/$name.log" | tr '\n' ' ' | cut -c1-600)"
+    log "$name FAILED (exit $?) after $((SECONDS - t0)) s: $(tail -n 3 "$WORK/logs/$name.log" | tr '\n' ' ' | cut -c1-500)"
+    return 1
   fi
 }
 
-# evaluate RUN_NAME SPLIT [--adapter DIR]: greedy, batch 100, the settings of the committed results
-evaluate=(bash "$0" evaluate)
+# model_args DIR: eval.run's model flags for a training output (a full model folder or a LoRA adapter)
+model_args() {
+  if [ -f "$1/adapter_model.safetensors" ]; then echo "--model smollm2-135m-instruct --adapter $1"; else echo "--model $1"; fi
+}
+
+# evaluate NAME DIR: greedy on test, hard and names in one process (one load, one compile)
+evaluate() {
+  # shellcheck disable=SC2046
+  step "eval-$1" python3 -m eval.run $(model_args "$2") --split test,hard,names --run_name "$1-{split}-greedy" \
+    --results_dir "$WORK/results" "${EVAL[@]}"
+}
+
+sampled() {
+  # shellcheck disable=SC2046
+  step "sampled-$1" python3 -m eval.run $(model_args "$2") --split test --temperature 1.0 --samples 4 \
+    --run_name "$1-test-t1x4" --results_dir "$WORK/results" "${EVAL[@]}"
+}
+
+sft_and_eval() {
+  local name=$1 recipe=$2 flags=$3
+  # shellcheck disable=SC2086
+  step "$name" python3 training/sft.py --config "$recipe" --output_dir "$WORK/$name" --max_train_minutes "${SFT_MINUTES:-8}" \
+    $flags ${SMOKE_SFT:-} && evaluate "$name" "$WORK/$name"
+}
+
+best_sft() {
+  python3 - "$WORK/results" <<'PY'
+import json, sys
+from pathlib import Path
+root = Path(sys.argv[1]); best = None
+for run in sorted({p.name.rsplit("-", 2)[0] for p in root.glob("sft-*-greedy")}):
+    scores = []
+    for split in ("test", "hard", "names"):
+        m = root / f"{run}-{split}-greedy" / "metrics.json"
+        if not m.is_file():
+            break
+        scores.append(json.loads(m.read_text())["mean_score"])
+    if len(scores) == 3:
+        mean = sum(scores) / 3
+        print(f"{run}: test {scores[0]:.2f} hard {scores[1]:.2f} names {scores[2]:.2f} mean {mean:.2f}", file=sys.stderr)
+        if best is None or mean > best[1]:
+            best = (run, mean)
+print(best[0] if best else "")
+PY
+}
 
 plan() {
-  local end_at=$1
-  log "plan starts; ends by $(date -d "@$end_at" +%H:%M:%S)"
-  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader | tee -a "$WORK/logs/plan.log"
-  python3 -m models.provision --gguf "$GGUF" >>"$WORK/logs/provision.log" 2>&1 || { log "provision FAILED"; tail -n 5 "$WORK/logs/provision.log"; return 1; }
-  log "provisioned"
+  local deadline=$1
+  log "plan starts; ends by $(date -d "@$deadline" +%H:%M:%S)"
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | tee -a "$WORK/logs/plan.log" || true
+  step provision python3 -m models.provision --gguf "$GGUF" || return 1
 
-  # A
-  (
-    step gen_bench 0 timeout 420 python3 benchmarks/gpu_generation.py --adapter "$SHIPPED" --methods plain static loop \
-      --json "$WORK/results/bench/gpu_generation.json"
-    step grpo_1gpu 0 python3 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo1" \
-      --max_steps "${C_STEPS:-8}" --save_strategy no --max_train_minutes 4 --rollout_method loop
-  ) &
-  local a0=$!
-  step grpo_bench 1 timeout 480 python3 benchmarks/grpo_step.py --init-adapter "$SHIPPED" --methods loop plain --steps 6 \
-    --plain-steps 2 --out "$WORK/grpo_step" --json "$WORK/results/bench/grpo_step.json"
-  wait "$a0" || true
+  # 1: the ablation, side by side; the shipped adapter on the new names split meanwhile
+  local pids=() entry name recipe flags
+  for entry in "${ABLATION[@]}"; do
+    IFS='|' read -r name recipe flags <<<"$entry"
+    [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
+    sft_and_eval "$name" "$recipe" "$flags" &
+    pids+=($!)
+  done
+  step eval-shipped-names python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split names \
+    --run_name smollm2-135m-grpo2-names-greedy --results_dir "$WORK/results" "${EVAL[@]}" || true
+  wait "${pids[@]}" || true
 
-  # B: the same recipe and steps on both GPUs (issue 8: step time and reward trend against grpo_1gpu)
-  step grpo_2gpu 0,1 python3 -m accelerate.commands.launch --config_file recipes/accelerate_configs/ddp.yaml \
-    --num_processes 2 training/grpo.py --config "$RECIPE" --init_adapter "$SHIPPED" --output_dir "$WORK/grpo2" \
-    --gradient_accumulation_steps 2 --steps_per_generation 2 --max_steps "${C_STEPS:-8}" --max_train_minutes 4 \
-    --save_strategy no --rollout_method loop
-
-  # C
-  if [ -z "${SKIP_EVAL:-}" ] && [ -f "$WORK/grpo2/adapter_model.safetensors" ]; then
-    step eval_new_test 0 "${evaluate[@]}" smollm2-135m-grpo3 test --adapter "$WORK/grpo2" &
-    step eval_new_hard 1 "${evaluate[@]}" smollm2-135m-grpo3 hard --adapter "$WORK/grpo2"
-    wait || true
+  # 2: GRPO from the best
+  local best; best=$(best_sft 2>>"$WORK/logs/plan.log")
+  [ -n "$best" ] || { log "no SFT run was evaluated on all three splits: no GRPO"; return 1; }
+  local minutes=$(( (deadline - $(date +%s)) / 60 - ${FINAL_EVAL_RESERVE:-4} ))
+  (( minutes >= 1 )) || minutes=1
+  log "best SFT: $best; GRPO for $minutes min"
+  echo "$best" >"$WORK/best_sft"
+  if [ -f "$WORK/$best/adapter_model.safetensors" ]; then
+    # shellcheck disable=SC2086
+    step grpo python3 training/grpo.py --config "$GRPO_LORA" --init_adapter "$WORK/$best" --dtype float32 \
+      --name_source diverse --reward_funcs format order score exact --reward_weights 1 1 1 1 \
+      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${SMOKE_GRPO:-} || true
   else
-    log "no adapter from B: nothing to evaluate"
+    # shellcheck disable=SC2086
+    step grpo python3 training/grpo.py --config "$GRPO_FULL" --model_name_or_path "$WORK/$best" \
+      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${SMOKE_GRPO:-} || true
   fi
+
+  # 3: what could ship, measured as it would ship
+  local done_grpo=""; [ -f "$WORK/grpo/training_summary.json" ] && done_grpo=1
+  if [ -f "$WORK/$best/adapter_model.safetensors" ]; then
+    if [ -n "$done_grpo" ]; then
+      evaluate grpo "$WORK/grpo" &
+      sampled grpo "$WORK/grpo" &
+    fi
+    sampled "$best" "$WORK/$best" || true
+  else
+    step extract-sft-r64 python3 -m training.extract_lora --tuned "$WORK/$best" --rank 64 --out "$WORK/$best-r64" &&
+      evaluate "$best-r64" "$WORK/$best-r64" &
+    if [ -n "$done_grpo" ]; then
+      evaluate grpo "$WORK/grpo" &
+      for r in 64 128; do
+        ( step "extract-grpo-r$r" python3 -m training.extract_lora --tuned "$WORK/grpo" --rank "$r" --out "$WORK/grpo-r$r" &&
+          { evaluate "grpo-r$r" "$WORK/grpo-r$r" & sampled "grpo-r$r" "$WORK/grpo-r$r"; wait; } ) &
+      done
+    fi
+  fi
+  wait || true
   log "plan finished"
 }
 
 case ${1:-} in
   start)
     [ -f "$GGUF" ] || { echo "no GGUF at $GGUF: stage it first (../shared/tools/device-stage)"; exit 1; }
-    end_at=$(( $(date +%s) + ${PLAN_MINUTES:-21} * 60 ))
+    deadline=$(( $(date +%s) + ${PLAN_MINUTES:-21} * 60 ))
     # The plan runs from its own copy: a later call re-syncs this tree under a running bash script.
-    mkdir -p "$WORK/repo" && cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
+    rm -rf "$WORK/repo"; mkdir -p "$WORK/repo"
+    cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
     # setsid -f: the plan leaves this call's session and output at once (a call waits for its output's end).
-    (cd "$WORK/repo" && setsid -f nohup bash scripts/gpu_session.sh plan "$end_at" >>"$WORK/logs/plan.out" 2>&1 < /dev/null)
-    sleep 15; tail -n 5 "$WORK/logs/plan.log" ;;
+    (cd "$WORK/repo" && setsid -f nohup bash scripts/gpu_session.sh plan "$deadline" >>"$WORK/logs/plan.out" 2>&1 < /dev/null)
+    sleep "${START_WAIT_S:-20}"; tail -n 8 "$WORK/logs/plan.log" ;;
   plan) plan "$2" ;;
-  evaluate)
-    name=$2 split=$3; shift 3
-    python3 -m eval.run --model smollm2-135m-instruct "$@" --split "$split" --batch_size 100 \
-      --max_new_tokens 2048 --run_name "$name-$split-greedy" --results_dir "$WORK/results" ;;
   wait)
-    # setsid may fork, so the saved pid can be a parent that is gone: look for the plan itself.
     running() { pgrep -f "gpu_session.sh plan" >/dev/null; }
     waited=0
     while running && [ "$waited" -lt "$WAIT_S" ]; do sleep 5; waited=$((waited + 5)); done
     running && log "plan still running after ${waited}s" || log "plan not running"
-    tail -n 25 "$WORK/logs/plan.log" | cut -c1-700
-    for f in "$WORK"/grpo2/training_log.jsonl "$WORK"/grpo1/training_log.jsonl; do
-      [ -f "$f" ] && { echo "--- $f: $(wc -l <"$f") records; last:"; tail -n 1 "$f" | python3 -c "import json,sys; r=json.loads(sys.stdin.read()); print({k: r[k] for k in r if k in ('step','elapsed_s','reward','rewards/score_reward/mean','completions/mean_length','completions/clipped_ratio')})"; }
+    tail -n 30 "$WORK/logs/plan.log" | cut -c1-600
+    for f in "$WORK"/*/training_log.jsonl; do
+      [ -f "$f" ] && echo "--- $f: $(wc -l <"$f") records; last: $(tail -n 1 "$f" | cut -c1-300)"
     done
-    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader || true ;;
+    for m in "$WORK"/results/*/metrics.json; do
+      [ -f "$m" ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1].split('/')[-2], d['valid'], round(d['mean_score'],2))" "$m"
+    done
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true ;;
   bundle)
     : "${OUT:?bundle writes to \$OUT (set by the device call)}"
-    rm -rf "$WORK/bundle"; mkdir -p "$WORK/bundle"
+    rm -rf "$WORK/bundle"; mkdir -p "$WORK/bundle/runs"
     cp -r "$WORK/results" "$WORK/logs" "$WORK/bundle/"
-    for d in grpo2 grpo1 grpo_step; do [ -d "$WORK/$d" ] && cp -r "$WORK/$d" "$WORK/bundle/"; done
-    # Checkpoints stay behind, and so do the benchmark runs' adapters: only B's adapter comes back.
-    find "$WORK/bundle" -name 'checkpoint-*' -prune -exec rm -rf {} +
-    find "$WORK/bundle/grpo_step" "$WORK/bundle/grpo1" -name 'adapter_model.safetensors' -delete 2>/dev/null || true
+    # every training output's record (summaries, logs, configs, extraction reports), never its weights
+    for d in "$WORK"/sft-* "$WORK"/grpo "$WORK"/grpo-r*; do
+      [ -d "$d" ] || continue
+      mkdir -p "$WORK/bundle/runs/$(basename "$d")"
+      find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' \) \
+        -exec cp {} "$WORK/bundle/runs/$(basename "$d")/" \;
+    done
     (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
     ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;
-  *) sed -n '2,22p' "$0"; exit 2 ;;
+  fetch)
+    : "${OUT:?fetch writes to \$OUT (set by the device call)}"
+    dir=$WORK/$2; first=${3:-0}; count=${4:-4}
+    [ -f "$dir/adapter_model.safetensors" ] || { echo "no adapter in $dir"; exit 1; }
+    rm -rf "$WORK/parts"; mkdir -p "$WORK/parts"
+    split -b 15M -d -a 2 "$dir/adapter_model.safetensors" "$WORK/parts/adapter_model.safetensors.part-"
+    (cd "$dir" && sha256sum adapter_model.safetensors) >"$OUT/adapter_model.sha256"
+    for f in adapter_config.json extraction.json; do [ -f "$dir/$f" ] && cp "$dir/$f" "$OUT/"; done
+    ls "$WORK/parts" | sed -n "$((first + 1)),$((first + count))p" | while read -r p; do cp "$WORK/parts/$p" "$OUT/"; done
+    ls -la "$OUT" ;;
+  *) sed -n '2,25p' "$0"; exit 2 ;;
 esac

@@ -33,6 +33,14 @@ class TrainScriptArguments:
     hard_fraction: float = field(
         default=0.3, metadata={"help": "Fraction of problems from the hard preset (the rest: canonical preset)."}
     )
+    name_source: str = field(
+        default="canonical",
+        metadata={"help": "Event names of generated problems: canonical (the dataset's 50 names: presets canonical/hard) "
+                  "or diverse (the training name pool mixed with them: presets diverse/diverse-hard)."},
+    )
+    think_format: str = field(
+        default="v2", metadata={"help": "SFT target reasoning: v2, short or scan (scheduler.reference.THINK_FORMATS)."}
+    )
     max_train_minutes: float | None = field(
         default=None, metadata={"help": "Stop gracefully (and save) after this many minutes of training."}
     )
@@ -54,7 +62,8 @@ def prepare_run(script_args, training_args, model_args) -> tuple[str, list[dict]
     with training_args.main_process_first(desc="model provisioning"):
         base_path = resolve_model(model_args.model_name_or_path)
     rows = problem_rows(
-        script_args.problem_source, script_args.num_train_problems, script_args.generator_seed, script_args.hard_fraction
+        script_args.problem_source, script_args.num_train_problems, script_args.generator_seed, script_args.hard_fraction,
+        name_source=script_args.name_source,
     )
     return base_path, rows
 

@@ -14,6 +14,8 @@ import scheduler
 from scheduler.generator import problem_key
 
 SOURCES = ("generated", "train")
+# name source -> (preset of canonical sizes, preset of hard sizes)
+NAME_PRESETS = {"canonical": ("canonical", "hard"), "diverse": ("diverse", "diverse-hard")}
 GRPO_COLUMNS = ("events", "priority_events", "optimal_score")  # what the reward functions read
 EVAL_SPLITS = ("test", "hard", "names")  # the canonical test split and the vendored hard and names splits
 
@@ -32,8 +34,12 @@ def assert_disjoint_from_test(rows: Iterable[Mapping]) -> None:
         )
 
 
-def generated_rows(num_problems: int, seed: int, hard_fraction: float) -> list[dict]:
-    """``num_problems`` generated rows, ``hard_fraction`` of them from the hard preset, shuffled by ``seed``."""
+def generated_rows(num_problems: int, seed: int, hard_fraction: float, name_source: str = "canonical") -> list[dict]:
+    """``num_problems`` generated rows, ``hard_fraction`` of them of hard sizes, shuffled by ``seed``; names from
+    ``name_source`` (``NAME_PRESETS``)."""
+    if name_source not in NAME_PRESETS:
+        raise ValueError(f"Unknown name source {name_source!r}; choose from {', '.join(NAME_PRESETS)}.")
+    normal, hard = NAME_PRESETS[name_source]
     if num_problems < 1:
         raise ValueError(f"num_problems must be at least 1, got {num_problems}.")
     if not 0.0 <= hard_fraction <= 1.0:
@@ -41,17 +47,18 @@ def generated_rows(num_problems: int, seed: int, hard_fraction: float) -> list[d
     n_hard = round(num_problems * hard_fraction)
     rows: list[dict] = []
     if num_problems - n_hard:
-        rows += scheduler.generate_rows(num_problems - n_hard, seed=seed, preset="canonical", exclude_test=True)
+        rows += scheduler.generate_rows(num_problems - n_hard, seed=seed, preset=normal, exclude_test=True)
     if n_hard:
-        rows += scheduler.generate_rows(n_hard, seed=seed, preset="hard", exclude_test=True)
+        rows += scheduler.generate_rows(n_hard, seed=seed, preset=hard, exclude_test=True)
     random.Random(seed).shuffle(rows)
     return rows
 
 
-def problem_rows(source: str, num_problems: int, seed: int, hard_fraction: float) -> list[dict]:
+def problem_rows(source: str, num_problems: int, seed: int, hard_fraction: float,
+                 name_source: str = "canonical") -> list[dict]:
     """Rows from the generator (``generated``) or the canonical 500-row train split (``train``), test-checked."""
     if source == "generated":
-        rows = generated_rows(num_problems, seed, hard_fraction)
+        rows = generated_rows(num_problems, seed, hard_fraction, name_source)
     elif source == "train":
         rows = [dict(r) for r in scheduler.load_split("train")]
         if num_problems and num_problems < len(rows):
@@ -62,12 +69,12 @@ def problem_rows(source: str, num_problems: int, seed: int, hard_fraction: float
     return rows
 
 
-def sft_example(row: Mapping) -> dict:
-    """Conversational prompt-completion: the published prompt and the solver's reference answer."""
+def sft_example(row: Mapping, think: str = "v2") -> dict:
+    """Conversational prompt-completion: the published prompt and the solver's reference answer (``think`` format)."""
     problem = scheduler.Problem.from_row(row)
     return {
         "prompt": scheduler.build_messages(row["prompt"]),
-        "completion": [{"role": "assistant", "content": scheduler.reference_answer(problem)}],
+        "completion": [{"role": "assistant", "content": scheduler.reference_answer(problem, think)}],
     }
 
 

@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     from training.data import sft_example
 
     base_path, rows = prepare_run(script_args, training_args, model_args)
-    examples = [sft_example(r) for r in rows]
+    examples = [sft_example(r, script_args.think_format) for r in rows]
     tokenizer = load_tokenizer(base_path)
     longest = check_lengths(examples, tokenizer, training_args.max_length, script_args.length_check_examples)
     if training_args.process_index == 0:
@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
     )
     return train_and_save(
         trainer, stage="sft", script_args=script_args, training_args=training_args, model_args=model_args,
-        rows=rows, data_extra={"longest_tokens_checked": longest},
+        rows=rows, data_extra={"longest_tokens_checked": longest, "think_format": script_args.think_format,
+                                "name_source": script_args.name_source},
     )
 
 

@@ -184,3 +184,39 @@ def test_committed_heuristic_results_are_reproduced(tmp_path):
             assert without_timings(read(fresh, "metrics.json")) == without_timings(read(committed, "metrics.json"))
             drop = lambda s: {k: v for k, v in s.items() if k != "seconds"}  # noqa: E731
             assert [drop(s) for s in read_samples(fresh)] == [drop(s) for s in read_samples(committed)]
+
+
+def test_several_splits_in_one_process_record_the_weights_hashes(tiny_llama, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from eval.results import weights_sha256
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_llama, model)
+    args = ["--model", str(model), "--split", "test,hard", "--limit", "2", "--batch-size", "2",
+            "--max-new-tokens", "8", "--results-dir", str(tmp_path / "results"), "--run-name", "tiny-{split}"]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    want = hashlib.sha256((model / "model.safetensors").read_bytes()).hexdigest()
+    for split in ("test", "hard"):
+        run_dir = tmp_path / "results" / f"tiny-{split}"
+        assert f"{run_dir}: " in printed
+        config = read(run_dir, "config.json")
+        assert config["split"] == split and config["weights_sha256"] == {"model": want, "adapter": None}
+    assert weights_sha256(tmp_path) is None  # no safetensors there
+
+    # New weights in the same folder, resumed under the same run name: refused, not mixed into one run.
+    tensors = load_file(model / "model.safetensors")
+    save_file({k: v + 0.01 for k, v in tensors.items()}, model / "model.safetensors", metadata={"format": "pt"})
+    (tmp_path / "results" / "tiny-test" / "samples.jsonl").write_text("")  # samples pending: the model is loaded
+    assert main(args) == 2
+    assert "other weights" in capsys.readouterr().err
+
+
+def test_several_splits_need_a_run_name_with_a_split_placeholder(tiny_llama, tmp_path, capsys):
+    assert main(["--model", str(tiny_llama), "--split", "test,hard", "--run-name", "fixed",
+                 "--results-dir", str(tmp_path)]) == 2
+    assert "{split}" in capsys.readouterr().err

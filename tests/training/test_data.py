@@ -65,3 +65,18 @@ def test_mix_summary_counts_events():
     rows = generated_rows(20, seed=1, hard_fraction=0.5)
     summary = mix_summary(rows)
     assert summary["problems"] == 20 and summary["events_min"] >= 4 and summary["events_max"] <= 16
+
+
+@pytest.mark.parametrize("think", ["v2", "short", "scan"])
+def test_diverse_names_and_each_think_format_give_valid_optimal_targets(think):
+    from scheduler.names import all_names
+
+    rows = generated_rows(40, seed=3, hard_fraction=0.5, name_source="diverse")
+    names = {ev[0] for r in rows for ev in r["events"]}
+    assert names & set(all_names("train")), "the diverse source draws from the training pool"
+    assert not names & set(all_names("heldout")), "never from the held-out pool"
+    for row in rows:
+        answer = sft_example(row, think)["completion"][0]["content"]
+        assert scheduler.score_row(answer, row).score == 1.0
+    with pytest.raises(ValueError, match="name source"):
+        generated_rows(2, seed=3, hard_fraction=0.0, name_source="klingon")

@@ -25,7 +25,9 @@ def test_every_stage_has_a_recipe():
 @pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: "/".join(p.parts[-3:-1]))
 def test_recipe_parses_with_trl_parser(recipe):
     script_args, training_args, model_args = parse(recipe)
-    assert model_args.use_peft and training_args.logging_steps >= 1
+    # A full fine-tune needs fp32 master weights (pure bf16 weights: 54 vs 89 valid, DEVICE-NOTES.md).
+    assert model_args.use_peft or model_args.dtype == "float32"
+    assert training_args.logging_steps >= 1
     assert model_args.model_name_or_path
 
 

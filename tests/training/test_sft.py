@@ -1,6 +1,7 @@
 """training/sft.py end to end on a tiny Llama: trains LoRA, saves a bf16 adapter that peft loads and runs."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -77,3 +78,22 @@ def test_sft_is_deterministic_for_a_seed(tiny_model, tmp_path, sft_out):
 def test_sft_refuses_a_max_length_that_would_cut_targets(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="Raise --max_length"):
         run_sft(tiny_model, tmp_path, max_length="128")
+
+
+def test_full_fine_tune_then_grpo_trains_every_weight(tiny_model, tmp_path):
+    """The full-model path (config_full recipes): SFT saves a whole model in fp32, GRPO continues all of it."""
+    from tests.training.test_grpo import run_grpo
+
+    sft_dir, grpo_dir = tmp_path / "sft", tmp_path / "grpo"
+    run_sft(tiny_model, sft_dir, use_peft="false", think_format="scan", name_source="diverse", max_steps="2",
+            learning_rate="1e-3")
+    assert not (sft_dir / "adapter_model.safetensors").exists()
+    base, tuned = load_file(str(Path(tiny_model) / "model.safetensors")), load_file(str(sft_dir / "model.safetensors"))
+    assert tuned["model.layers.0.mlp.down_proj.weight"].dtype == torch.float32
+    assert not torch.equal(base["model.layers.0.mlp.down_proj.weight"], tuned["model.layers.0.mlp.down_proj.weight"])
+    summary = json.loads((sft_dir / "training_summary.json").read_text())
+    assert summary["data"]["think_format"] == "scan" and summary["data"]["name_source"] == "diverse"
+
+    run_grpo(str(sft_dir), grpo_dir, use_peft="false", max_steps="1")
+    after = load_file(str(grpo_dir / "model.safetensors"))
+    assert not torch.equal(tuned["model.layers.1.self_attn.q_proj.weight"], after["model.layers.1.self_attn.q_proj.weight"])

@@ -1,0 +1,113 @@
+"""A LoRA adapter extracted from a full fine-tune: what ships when the full model is too big for the repo.
+
+A full fine-tune of SmolLM2-135M is 270 MB in bf16; the repo takes at most 100 MB. Each weight's change
+``tuned - base`` is approximated by its best rank-``r`` factorisation (truncated SVD, Eckart-Young), written
+as a peft LoRA (alpha = r, so the scale is 1) on every linear layer and on the input embedding (tied to the
+output head in SmolLM2, so merging updates both); the norms, a few thousand numbers, are saved whole
+(``modules_to_save``), and so are biases where a model has them. The adapter loads like any other (``PeftModel.from_pretrained``, ``eval.run --adapter``)
+and must be measured after extraction: the truncation is not lossless.
+
+    python -m training.extract_lora --base smollm2-135m-instruct --tuned /root/work/grpo --rank 128 --out DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from models.loading import resolve_model_path
+
+LINEAR_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+def low_rank(delta, rank: int):
+    """(B, A) with ``B @ A`` the best rank-``rank`` approximation of ``delta`` (out x in), the singular values
+    split evenly between the factors; and the share of ``delta``'s energy (squared Frobenius norm) kept."""
+    import torch
+
+    u, s, vh = torch.linalg.svd(delta.double(), full_matrices=False)
+    r = min(rank, s.numel())
+    root = s[:r].sqrt()
+    kept = float((s[:r] ** 2).sum() / (s**2).sum().clamp_min(1e-30))
+    return (u[:, :r] * root).float(), (root[:, None] * vh[:r]).float(), kept
+
+
+def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | None = None) -> dict:
+    """Write the adapter to ``out`` (bf16 safetensors, tokenizer alongside); returns a report of what was kept."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from training.common import convert_adapter_to_bf16
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    load = dict(dtype=torch.float32, use_safetensors=True, trust_remote_code=False)
+    base_model = AutoModelForCausalLM.from_pretrained(resolve_model_path(base), **load)
+    tuned_model = AutoModelForCausalLM.from_pretrained(tuned, **load)
+    tuned_state = tuned_model.state_dict()
+    tied = bool(getattr(base_model.config, "tie_word_embeddings", False))
+    targets = list(LINEAR_MODULES) + ["embed_tokens"] + ([] if tied else ["lm_head"])
+    norms = sorted({name.rsplit(".", 1)[-1] for name, mod in base_model.named_modules() if "norm" in type(mod).__name__.lower()})
+    has_bias = any(getattr(mod, "bias", None) is not None and name.rsplit(".", 1)[-1] in targets
+                   for name, mod in base_model.named_modules())
+    # Biases (Qwen2's q/k/v) are saved whole with the adapter: bias="lora_only" puts them in its state dict.
+    config = LoraConfig(r=rank, lora_alpha=rank, lora_dropout=0.0, target_modules=targets, modules_to_save=norms,
+                        bias="lora_only" if has_bias else "none", task_type="CAUSAL_LM")
+    model = get_peft_model(base_model, config)
+    energy: dict[str, float] = {}
+    with torch.no_grad():
+        for name, module in model.named_modules():
+            if not hasattr(module, "base_layer") or not hasattr(module, "lora_A"):
+                continue
+            key = name.removeprefix("base_model.model.") + ".weight"
+            delta = (tuned_state[key].to(device) - module.base_layer.weight.to(device))
+            if "default" in module.lora_embedding_A:  # embedding: delta (vocab x dim) = (B @ A).T
+                b, a, kept = low_rank(delta.T, rank)
+                module.lora_embedding_B["default"].copy_(b)
+                module.lora_embedding_A["default"].copy_(a)
+            else:  # linear: delta (out x in) = B @ A
+                b, a, kept = low_rank(delta, rank)
+                module.lora_B["default"].weight.copy_(b)
+                module.lora_A["default"].weight.copy_(a)
+            energy[key] = kept
+            bias = getattr(module.base_layer, "bias", None)
+            if bias is not None:
+                bias.copy_(tuned_state[key.removesuffix(".weight") + ".bias"])
+        for name, module in model.named_modules():
+            if hasattr(module, "modules_to_save") and "default" in getattr(module, "modules_to_save", {}):
+                key = name.removeprefix("base_model.model.")
+                for pname, param in module.modules_to_save["default"].named_parameters():
+                    param.copy_(tuned_state[f"{key}.{pname}"])
+    out = Path(out)
+    model.save_pretrained(out, safe_serialization=True)
+    convert_adapter_to_bf16(out)
+    AutoTokenizer.from_pretrained(tuned).save_pretrained(out)
+    values = sorted(energy.values())
+    report = {
+        "base": base, "tuned": str(tuned), "rank": rank, "matrices": len(values),
+        "energy_kept_min": round(values[0], 4) if values else None,
+        "energy_kept_median": round(values[len(values) // 2], 4) if values else None,
+        "adapter_bytes": (out / "adapter_model.safetensors").stat().st_size,
+    }
+    (out / "extraction.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Extract a LoRA adapter from a full fine-tune (truncated SVD).")
+    parser.add_argument("--base", default="smollm2-135m-instruct", help="the model the fine-tune started from")
+    parser.add_argument("--tuned", required=True, help="the full fine-tune's folder (safetensors)")
+    parser.add_argument("--rank", type=int, default=128)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args(argv)
+    if args.rank < 1:
+        print("error: --rank must be at least 1", file=sys.stderr)
+        return 2
+    print(json.dumps(extract(args.base, args.tuned, args.rank, args.out), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

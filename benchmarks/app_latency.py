@@ -69,6 +69,7 @@ CLEAR_JS = """(lanes) => { for (const lane of lanes) {
 
 def pick_problem(page, index: int) -> None:
     """Choose canonical test problem ``index`` in the page's dropdown and wait for the table to follow."""
+    page.get_by_role("tab", name="Compare").click()
     page.get_by_role("tab", name="Test problems").click()
     box = page.locator("#test-pick input")
     box.click()

@@ -39,7 +39,7 @@ def open_page(url: str, width: int = 1400, height: int = 1000) -> Iterator:
 
 def load_example(page, label: str = "test #1") -> None:
     """Open the paste tab and click one of its examples (it fills the events table)."""
-    page.get_by_role("tab", name="Paste text").click()
+    page.get_by_role("tab", name="Type or paste").click()
     page.get_by_text(label, exact=True).click()
     page.wait_for_function(
         "document.querySelector('#input-status')?.innerText.includes('Loaded the pasted problem')", timeout=30_000

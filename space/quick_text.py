@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 from dateutil import parser as dateparser
 
-from scheduler import Event, SchedulerError
+from scheduler import Event, Problem, SchedulerError
 from scheduler.events import MAX_EVENTS, format_time
 
 MAX_QUICK_TEXT = 20_000
 _MERIDIEM = r"(?:a\.?m\.?|p\.?m\.?|am|pm)"
 # One time: 9 | 9:15 | 9.15 | 9h | 21h00 | 9am | 9:15 p.m. | noon | midnight. Not part of a longer number.
-_TIME = rf"(?:noon|midday|midnight|\d{{1,2}}(?:[:.h]\d{{2}}|h)?(?:\s?{_MERIDIEM})?)(?![\w:])"
+_TIME = rf"(?:noon|midday|midnight|\d{{1,2}}(?:[:.h]\d{{2}}|h)?(?:\s?{_MERIDIEM})?)(?!\w|[:.]\d)"
 _SEPARATOR = r"\s*(?:-{1,2}|–|—|→|>|\bto\b|\btill\b|\buntil\b|\bthrough\b)\s*"
 _RANGE_RE = re.compile(
     rf"(?:\b(?:from|at|@)\s*)?(?<![\w:.])(?P<start>{_TIME}){_SEPARATOR}(?P<end>{_TIME})", re.IGNORECASE
@@ -88,7 +88,7 @@ def _resolve(start: _Time, end: _Time) -> tuple[int, int]:
         candidates = [c for c in {e % 720, e % 720 + 720} if c > s]
         if candidates:
             e = min(candidates)
-    elif start.meridiem is None and end.meridiem is None and e <= s and e < 12 * 60 and e + 720 > s:
+    elif start.meridiem is None and end.meridiem is None and e < s and e < 12 * 60 and e + 720 > s:
         e += 720  # "12-1", "11:30-1": a clock-face range, not one that runs backwards
     return s, e
 
@@ -150,7 +150,7 @@ def parse_piece(piece: str) -> tuple[str, int, int, bool]:
     name = _clean_name(rest)
     if not name:
         raise SchedulerError("it has times but no name")
-    Event(name, start, end)  # the core's checks on the name (line breaks, angle brackets, length ...)
+    Problem.create([Event(name, start, end)], [])  # the core's checks on the name (angle brackets, length ...)
     return name, start, end, priority
 
 

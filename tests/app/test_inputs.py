@@ -110,7 +110,7 @@ def test_csv_import(tmp_path):
     assert [ev.name for ev in problem.events] == ["Gym", "Lunch"]
     assert problem.priorities == {"Lunch"}
     # Semicolons, no priority column, a BOM.
-    path = write(tmp_path, "semi.csv", "\ufeffname;start;end\nA;09:00;10:00\n")
+    path = write(tmp_path, "semi.csv", "\ufeffname;start;end\nA;09:00;10:00\nB;10:00;11:00\n")
     assert inputs.file_to_problem(path).problem.events[0].name == "A"
 
 
@@ -173,7 +173,7 @@ def test_ics_titles_become_valid_names(tmp_path):
     text = text.replace("SUMMARY:Lunch with  the team", "SUMMARY:" + "x" * 100)
     imported = inputs.file_to_problem(write(tmp_path, "odd.ics", text))
     names = [ev.name for ev in imported.problem.events]
-    assert names[0] == "‹script›alert[1]‹/script› [daily]" and names[1] == "x" * 79 + "…"
+    assert names[0] == "‹script›alert(1)‹/script› (daily)" and names[1] == "x" * 79 + "…"  # parentheses are kept
     assert "Renamed 2 event(s)" in " ".join(imported.notes)
     assert inputs.calendar_names(["Standup", "Standup", "Standup"]) == (["Standup", "Standup #2", "Standup #3"], 2)
 

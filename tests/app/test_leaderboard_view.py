@@ -26,9 +26,14 @@ def test_table_keeps_numbers_numeric_and_marks_published(results):
     assert table["mean_score"].dtype.kind == "f" and table["valid"].dtype.kind in "if"
     assert (table["source"] == "measured").sum() == 2 and table["source"].str.startswith("published").sum() == 3
     shown = board.for_display(table)
-    types = dict(zip(shown.columns, board.datatypes(shown)))
+    # By default only what a reader needs; the rest is picked under "More columns".
+    assert list(shown.columns) == ["model", "adapter", "split", "valid", "mean score", "± stderr", "settings"]
+    assert set(shown["settings"]) == {"greedy", "T=1 (published)"}
+    every = board.for_display(table, board.EXTRA_COLUMNS)
+    types = dict(zip(every.columns, board.datatypes(every)))
     assert types["mean score"] == types["valid"] == types["< 2 events"] == "number"
-    assert types["model"] == types["source"] == "str"
+    assert types["model"] == types["source"] == types["settings"] == "str"
+    assert len(board.column_widths(shown)) == len(shown.columns)
 
 
 def test_split_filter_and_chart(results):
@@ -40,5 +45,12 @@ def test_split_filter_and_chart(results):
     labels = [y for trace in fig.data for y in trace.y]
     assert len(labels) == 4 and sum("(published)" in label for label in labels) == 3
     assert fig.layout.height > 0
+    # All splits: one chart per split, each ranking only its own runs.
+    both = board.score_chart(table)
+    axes = {trace.yaxis for trace in both.data}
+    assert len(axes) == 2 and [a.text for a in both.layout.annotations] == ["split: test", "split: hard"]
+    for axis in axes:
+        rows = [y for trace in both.data if trace.yaxis == axis for y in trace.y]
+        assert len(rows) in (1, 4)  # hard: the one measured run; test: measured + 3 published
     empty = board.score_chart(hard.iloc[0:0])
     assert empty.layout.height > 0 and "No finished runs" in empty.layout.annotations[0].text

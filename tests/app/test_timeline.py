@@ -3,7 +3,7 @@
 import datetime as dt
 
 from scheduler import Problem, breakdown, parse_problem, reference_answer
-from space.timeline import DAY, DAY_END, PATTERNS, PRIORITY, UNKNOWN, timeline_figure
+from space.timeline import DAY, MAX_TICKS, PATTERNS, PRIORITY, UNKNOWN, axis_span, timeline_figure
 
 PROBLEM = parse_problem(
     "Events:\n- Breakfast (08:00 - 08:30)\n- Standup (08:15 - 08:45)\n- Deep work (09:00 - 11:00)\n"
@@ -37,12 +37,36 @@ def test_every_problem_event_has_a_row_in_problem_order():
     assert all(b[1].startswith("dropped") for b in bars(fig))
 
 
-def test_times_sit_on_a_fixed_day_with_a_whole_day_axis():
+def test_times_sit_on_a_fixed_day_with_an_axis_zoomed_to_the_events():
     fig = timeline_figure(PROBLEM, breakdown(answer(("Breakfast", "08:00", "08:30")), PROBLEM))
     by_row = {b[0]: b for b in bars(fig)}
     assert by_row["Breakfast"][2] == DAY.replace(hour=8)
     assert by_row["Deep work"][3] == DAY.replace(hour=11)
-    assert [dt.datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range] == [DAY, DAY_END]
+    lo, hi = [dt.datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range]
+    # 08:00-13:00 with padding, on whole ticks: not the whole day.
+    assert DAY.replace(hour=7) <= lo < DAY.replace(hour=8) and DAY.replace(hour=13) < hi <= DAY.replace(hour=15)
+    ticks = (hi - lo) / dt.timedelta(milliseconds=fig.layout.xaxis.dtick)
+    assert ticks <= MAX_TICKS + 1 and fig.layout.xaxis.tickformat == "%H:%M"
+
+
+def test_the_axis_span_fits_short_and_long_days():
+    # Two 15-minute events: a span of half an hour gets 15-minute ticks and a bar wide enough to see.
+    first, last, step = axis_span([9 * 60, 9 * 60 + 10], [9 * 60 + 15, 9 * 60 + 25])
+    assert step == 15 and first <= 9 * 60 and last >= 9 * 60 + 25 and last - first <= 90
+    # Events from 06:00 to 22:00: hour ticks would not fit, a coarser step does.
+    first, last, step = axis_span([6 * 60], [22 * 60])
+    assert step >= 120 and (last - first) / step <= MAX_TICKS + 1 and first <= 6 * 60 and last >= 22 * 60
+    # Never beyond the day.
+    first, last, _ = axis_span([5], [23 * 60 + 50])
+    assert first == 0 and last == 24 * 60
+
+
+def test_a_short_event_is_drawn_wide_enough_to_read():
+    short = parse_problem("Events:\n- Standup (09:00 - 09:15)\n- Coffee (09:10 - 09:30)\n- Review (09:30 - 10:00)")
+    fig = timeline_figure(short, breakdown(answer(("Standup", "09:00", "09:15"), ("Review", "09:30", "10:00")), short))
+    lo, hi = [dt.datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range]
+    # At least a tenth of the axis for the 15-minute standup (a whole-day axis gave it 1%).
+    assert dt.timedelta(minutes=15) / (hi - lo) >= 0.1
     assert fig.layout.xaxis.tickformat == "%H:%M"
     assert fig.layout.height and fig.layout.height >= 200
 
@@ -85,9 +109,9 @@ def test_invented_and_out_of_order_events_are_marked():
     notes = {a.y: a.text for a in fig.layout.annotations}
     assert "out of order" in notes["Deep work"]
     assert "not in the problem" in notes["Nap (invented)"]
-    # The answer's order is written on the bars.
-    order = {y: t for trace in fig.data for y, t in zip(trace.y, trace.text)}
-    assert order["Lunch"] == "#1" and order["Deep work"] == "#2" and order["Nap (invented)"] == "#3"
+    # The answer's order is written after each bar (an annotation, readable however short the bar).
+    assert notes["Lunch"].startswith("#1") and notes["Deep work"].startswith("#2")
+    assert notes["Nap (invented)"].startswith("#3")
 
 
 def test_impossible_times_are_counted_not_drawn():

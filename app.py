@@ -152,6 +152,7 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
         present = [side for side in sides if side.spec is not None]
         run = runs.start(key, [side.role for side in present])
         stop, running = run
+        latest = {side.role: ["", None, idle_card(side)] for side in sides}  # what each lane shows now
         try:
             settings = {"base": base_settings, "tuned": tuned_settings}
             for merged in run_pair(present, problem, settings, pool, stop=stop, running=running):
@@ -161,9 +162,15 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                     if update is None:
                         out += [gr.skip()] * 3
                         continue
+                    shown = latest[side.role]
+                    shown[0] = update.text
+                    shown[1] = shown[1] if update.figure is None else update.figure
+                    shown[2] = shown[2] if update.html is None else update.html
                     out += [update.text, gr.skip() if update.figure is None else update.figure,
                             gr.skip() if update.html is None else update.html]
                 yield tuple(out)
+            # The last update carries both lanes in full (an API client reads only the final value).
+            yield tuple(v for side in sides for v in latest[side.role])
         finally:
             runs.finish(key, run)
 

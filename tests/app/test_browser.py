@@ -113,6 +113,7 @@ def lane_state(page, lane):
 
 def edit_cell(page, row, col, value):
     page.locator(f'#events-table [data-row="{row}"][data-col="{col}"]').dblclick()
+    page.wait_for_selector("#events-table input:focus, #events-table textarea:focus", timeout=30_000)
     page.keyboard.press("Control+a")
     page.keyboard.type(value)
     page.keyboard.press("Enter")

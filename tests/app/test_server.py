@@ -30,17 +30,22 @@ def figure_of(plot):
 
 
 def test_load_a_test_problem(client):
-    table, status = client.predict(2, api_name="/load_test_problem")
+    table, status = client.predict("test", 2, api_name="/load_problem")
     assert table["data"] == problem_payload(PROBLEM)["data"]
     assert "Loaded canonical test problem #2" in status
+    _, status = client.predict("names", 3, api_name="/load_problem")  # the held-out names split
+    assert "Loaded names problem #3" in status
 
 
 def test_bad_text_is_a_message_with_escaped_markup(client):
     _, status = client.predict("Events:\n- <script>alert(1)</script> (10:00 - 11:00)", api_name="/load_text")
     assert 'class="note error"' in status
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in status and "<script>" not in status
-    _, status = client.predict("Lunch at noon", api_name="/load_text")
-    assert "comes before the &#x27;Events:&#x27; header" in status
+    _, status = client.predict("Lunch at noon", api_name="/load_text")  # quick text, but no time range
+    assert 'class="note error"' in status and "no time range found" in status
+    table, status = client.predict("standup 9-9:15, lunch 12pm-1pm (priority)", api_name="/load_text")
+    assert table["data"] == [["standup", "09:00", "09:15", False], ["lunch", "12:00", "13:00", True]]
+    assert "Read 2 events" in status
 
 
 def test_csv_import(client, tmp_path):
@@ -80,6 +85,14 @@ def test_both_lanes_run_at_once(client):
     assert all("Training reward" in card for card in cards)
 
 
+def test_run_both_streams_both_lanes_in_one_request(client):
+    job = client.submit(problem_payload(PROBLEM), 16, 16, 0.0, 1.0, 0, api_name="/run_both")
+    base_text, _, base_card, tuned_text, _, tuned_card = job.result(timeout=300)
+    assert base_text and tuned_text
+    assert 'data-lane-state="done"' in base_card and 'data-lane-state="done"' in tuned_card
+    assert "generated in" in base_card and "max 16 new tokens" in tuned_card
+
+
 def test_bad_table_runs_nothing(client):
     bad = table_payload([["Lunch", "13:00", "12:00", False]])
     text, plot, card = client.predict(bad, 16, 0.0, 1.0, 0, api_name="/run_base")
@@ -87,7 +100,9 @@ def test_bad_table_runs_nothing(client):
 
 
 def test_leaderboard_has_measured_and_published_rows(client):
-    table, plot, _ = client.predict("test", api_name="/leaderboard")
+    update, plot, _ = client.predict("test", ["n", "source"], api_name="/leaderboard")
+    table = update["value"]  # with the datatypes of the columns picked (numbers sort as numbers)
+    assert update["datatype"][update["value"]["headers"].index("valid")] == "number"
     headers = table["headers"]
     rows = [dict(zip(headers, row)) for row in table["data"]]
     sources = {row["source"] for row in rows}

@@ -319,7 +319,9 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
         # (ModelPool.generation_lock), and a lane waiting for its model says so.
         run_event = run_btn.click(
             run_both, [events, base_tokens, tuned_tokens, temperature, top_p, seed], lane_outputs, api_name="run_both",
-            concurrency_limit=config.queue_size, concurrency_id="compare", show_progress=LANE_PROGRESS,
+            # No progress overlay: the cards say what each lane is doing, and on a 2-core machine the overlay's
+            # timers redrawing six outputs every frame slowed the models measurably.
+            concurrency_limit=config.queue_size, concurrency_id="compare", show_progress="hidden",
         )
         stop_btn.click(stop_both, None, [lanes[role][3] for role in lanes], cancels=[run_event], api_visibility="private",
                        concurrency_limit=None, show_progress="hidden")

@@ -29,6 +29,41 @@ from space.timeline import timeline_figure
 log = logging.getLogger(__name__)
 
 
+class CpuShare:
+    """On a CPU, torch's threads split between the lanes generating right now (torch's setting is global).
+
+    Two lanes at once get half the cores each (their OpenMP teams would otherwise fight for the same
+    cores); when one finishes, the other gets them all at its next step. Off (a no-op) until
+    ``share_cpu`` turns it on.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._lock = threading.Lock()
+        self._active = 0
+
+    def _apply(self) -> None:
+        import torch
+
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, self._active)))
+
+    def __enter__(self) -> "CpuShare":
+        with self._lock:
+            self._active += 1
+            if self.enabled:
+                self._apply()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        with self._lock:
+            self._active -= 1
+            if self.enabled and self._active:
+                self._apply()
+
+
+CPU_SHARE = CpuShare()
+
+
 def share_cpu(lanes: int = 2) -> int:
     """On a CPU, give each concurrently streaming lane its own share of the cores.
 
@@ -41,6 +76,7 @@ def share_cpu(lanes: int = 2) -> int:
         return 0
     threads = max(1, (os.cpu_count() or 1) // lanes)
     torch.set_num_threads(threads)
+    CPU_SHARE.enabled = True
     return threads
 
 
@@ -212,6 +248,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
                 return
     started = time.perf_counter()
     text, shown_events = "", 0
+    share = CPU_SHARE.__enter__()
     try:
         yield LaneUpdate("", blank, pending)
         # The solver's reference answer only drafts tokens for the CPU fast path (models.fast_decode);
@@ -238,6 +275,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
         yield LaneUpdate(text, None, lane_state_html("failed", f"Generation with {label} failed ({type(err).__name__}: {err}).", "error"), True)
         return
     finally:
+        share.__exit__()
         lock.release()
     if stop.is_set():
         yield _stopped(label, text, started)
@@ -280,11 +318,13 @@ class Runs:
 
 
 def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPool,
-             stop: threading.Event | None = None, running: set | None = None) -> Iterator[dict]:
+             stop: threading.Event | None = None, running: set | None = None,
+             min_interval: float = 0.25) -> Iterator[dict]:
     """Both lanes at once, each in its own thread: {role: LaneUpdate} with each lane's latest update.
 
-    Updates that arrive together are merged (a lane's newest text wins), so a fast lane does not
-    queue up redraws. ``running`` (optional) loses each role as its lane finishes.
+    Updates that arrive within ``min_interval`` seconds are merged (a lane's newest text wins, and a
+    figure or card it carried is kept), so the page redraws at most four times a second however fast
+    the tokens come. ``running`` (optional) loses each role as its lane finishes.
     """
     stop = stop or threading.Event()
     updates: queue.Queue = queue.Queue()
@@ -303,12 +343,17 @@ def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPoo
     for thread in threads:
         thread.start()
     live = {side.role for side in sides}
+    last = 0.0
     try:
         while live:
             batch = [updates.get()]
+            # Gather what else comes within ``min_interval`` of the last update sent: on two CPU cores the
+            # page's per-token redraws (server serialising, browser re-rendering) slow the models down.
+            deadline = last + min_interval
             while True:
+                remaining = deadline - time.perf_counter()
                 try:
-                    batch.append(updates.get_nowait())
+                    batch.append(updates.get(timeout=remaining) if remaining > 0 else updates.get_nowait())
                 except queue.Empty:
                     break
             merged: dict = {}
@@ -324,6 +369,7 @@ def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPoo
                                         update.html if update.html is not None else before.html, update.done)
                 merged[role] = update
             if merged:
+                last = time.perf_counter()
                 yield merged
     finally:
         stop.set()  # the page went away or the run was cancelled: the lanes stop at their next token

@@ -41,7 +41,7 @@ from models.generation import SamplingSettings, TransformersBackend  # noqa: E40
 from models.specs import ModelSpec  # noqa: E402
 from scheduler import build_messages, load_problems, reference_answer  # noqa: E402
 
-ADAPTER = str(Path(__file__).resolve().parent.parent / "checkpoints" / "smollm2-135m-scheduler-grpo")
+ADAPTER = str(Path(__file__).resolve().parent.parent / "checkpoints" / "smollm2-135m-scheduler")
 ROWS = ("generate", "loop", "prefix", "lookup", "hint", "lookup-2t", "both-1t", "both-seq-2t", "bf16", "step-cost")
 
 

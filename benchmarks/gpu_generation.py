@@ -1,7 +1,7 @@
 """GPU eval speed (issue 6, target 1): the canonical test prompts through each generation method.
 
     python benchmarks/gpu_generation.py                                   # embedded base, test split
-    python benchmarks/gpu_generation.py --adapter checkpoints/smollm2-135m-scheduler-grpo
+    python benchmarks/gpu_generation.py --adapter checkpoints/smollm2-135m-scheduler
     python benchmarks/gpu_generation.py --methods plain static --max-new-tokens 1024 --json out.json
 
 Each method (``models.batch_generate``: plain ``generate`` = the baseline, ``static`` = ``generate`` with a

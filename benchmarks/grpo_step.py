@@ -1,6 +1,6 @@
 """GRPO step time (issue 6, target 2; issue 8): ``training/grpo.py`` runs a few optimizer steps per setting.
 
-    python benchmarks/grpo_step.py --init-adapter checkpoints/smollm2-135m-scheduler-grpo
+    python benchmarks/grpo_step.py --init-adapter checkpoints/smollm2-135m-scheduler
     python benchmarks/grpo_step.py --methods static --gpus 1 2 --steps 8      # 1 GPU against 2 (DDP)
     python benchmarks/grpo_step.py --from-logs --out DIR                      # figures of runs already in DIR
 

@@ -79,14 +79,14 @@ class Preset:
         raise ModelLoadError(f"A preset side is 'base' or 'tuned', not {which!r}.")
 
 
-SMOLLM2_ADAPTER = REPO_ROOT / "checkpoints" / "smollm2-135m-scheduler-grpo"
+SMOLLM2_ADAPTER = REPO_ROOT / "checkpoints" / "smollm2-135m-scheduler"
 
 PRESETS: dict[str, Preset] = {
     "smollm2-135m": Preset(
         name="smollm2-135m",
         size="135M",
         base=ModelSpec(SMOLLM2_ALIAS, label="SmolLM2-135M-Instruct"),
-        tuned_candidate=ModelSpec(SMOLLM2_ALIAS, adapter=str(SMOLLM2_ADAPTER), label="smollm2-135m-scheduler-grpo"),
+        tuned_candidate=ModelSpec(SMOLLM2_ALIAS, adapter=str(SMOLLM2_ADAPTER), label="smollm2-135m-scheduler"),
     ),
     "qwen-7b": Preset(
         name="qwen-7b",

@@ -20,7 +20,8 @@ from typing import Callable
 from scheduler.events import Event, Problem, format_time
 from scheduler.solver import Solution, solve
 
-DEFAULT_THINK = "v2"
+# The shipped model's format (the ablation in docs/training.md): the solver lane and the CPU demo's drafts use it.
+DEFAULT_THINK = "scan"
 
 
 def _start_order(problem: Problem) -> list[Event]:

@@ -30,7 +30,7 @@ SFT_FULL=recipes/SmolLM2-135M-Instruct/sft/config_full.yaml
 SFT_LORA=recipes/SmolLM2-135M-Instruct/sft/config.yaml
 GRPO_FULL=recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml
 GRPO_LORA=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
-SHIPPED=checkpoints/smollm2-135m-scheduler-grpo
+SHIPPED=checkpoints/smollm2-135m-scheduler
 N_ABLATION=${N_ABLATION:-10000}
 N_MAIN=${N_MAIN:-20000}
 read -r -a EVAL <<<"${EVAL_ARGS:---batch_size 100 --max_new_tokens 2048}"
@@ -124,7 +124,7 @@ plan() {
     pids+=($!)
   done
   step eval-shipped-names python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split names \
-    --run_name smollm2-135m-grpo2-names-greedy --results_dir "$WORK/results" "${EVAL[@]}" || true
+    --run_name "$(basename "$SHIPPED")-names-greedy" --results_dir "$WORK/results" "${EVAL[@]}" || true
   wait "${pids[@]}" || true
 
   # 2: GRPO from the best

@@ -81,9 +81,11 @@ def _data_text(data: dict, args: dict) -> str:
     sizes = f"{data.get('problems', '?')} problems ({data.get('events_min', '?')}-{data.get('events_max', '?')} events, mean {data.get('events_mean', '?')})"
     if data.get("source") == "train":
         return f"the canonical train split (anakin87/events-scheduling): {sizes}"
+    names = {"diverse": "names from the diverse training pool (`scheduler.names`) mixed with the canonical ones"}.get(
+        args.get("name_source", "canonical"), "the canonical event names")
     return (
-        f"{sizes} from the project's generator, {args.get('hard_fraction', 0):.0%} from the hard preset "
-        f"(10-16 events), generator seed {args.get('generator_seed', '?')}"
+        f"{sizes} from the project's generator, {args.get('hard_fraction', 0):.0%} of hard sizes "
+        f"(10-16 events), {names}, generator seed {args.get('generator_seed', '?')}"
     )
 
 
@@ -117,10 +119,23 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
         "",
         f"- Stage: {stage}" + (f", starting from the adapter `{args['init_adapter']}`" if args.get("init_adapter") else ""),
         f"- Base model: `{base}`",
-        f"- Data: {_data_text(data, args)}; no problem of the test splits (canonical and hard; checked).",
+        f"- Data: {_data_text(data, args)}; no problem of the test splits (canonical, hard and names; checked).",
     ]
+    if not args.get("use_peft", True):
+        body.append(f"- Full fine-tune (every weight; master weights in {args.get('dtype', 'float32')}, bf16 autocast).")
+    extraction = summary.get("extraction")
+    if extraction:
+        body.append(
+            f"- Shipped as a rank-{extraction['rank']} LoRA extracted from the full fine-tune's weight change "
+            f"(`training/extract_lora.py`, truncated SVD of each matrix): {extraction['energy_kept_median']:.0%} of a "
+            f"matrix's change kept at the median, {extraction['energy_kept_min']:.0%} at the least; the scores below "
+            "were measured on the extracted adapter."
+        )
     if stage == "sft":
-        body.append("- Targets: the solver's optimal schedule with a short reasoning (`scheduler.reference_answer`); loss on the completion only.")
+        body.append(
+            "- Targets: the solver's optimal schedule with a short reasoning (`scheduler.reference_answer`, think "
+            f"format `{data.get('think_format', 'v2')}`); loss on the completion only."
+        )
     else:
         body.append(f"- Rewards: {', '.join(summary.get('reward_funcs', []))} (mode `{args.get('reward_mode', 'default')}`).")
     if summary.get("resumed_from"):
@@ -137,7 +152,8 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
         "| name | value |",
         "|---|---|",
     ]
-    body += [f"| {k} | {_fmt(args[k])} |" for k in CARD_HPARAMS + LORA_HPARAMS if _shown(k, args.get(k))]
+    shown = CARD_HPARAMS + (LORA_HPARAMS if args.get("use_peft", True) else ())  # ModelConfig's lora_* are unused otherwise
+    body += [f"| {k} | {_fmt(args[k])} |" for k in shown if _shown(k, args.get(k))]
     body += ["", "## Evaluation", ""]
     if metrics:
         body += _metrics_table(metrics)
@@ -182,6 +198,8 @@ def write_card(output_dir: str, metrics: list[str] | None = None) -> Path:
     """(Re)write ``README.md`` in ``output_dir`` from its summary and any ``SPLIT=metrics.json`` files."""
     out = Path(output_dir)
     summary = json.loads((out / SUMMARY_NAME).read_text(encoding="utf-8"))
+    if (out / "extraction.json").is_file():  # written by training.extract_lora
+        summary["extraction"] = json.loads((out / "extraction.json").read_text(encoding="utf-8"))
     values, sources = read_metrics(metrics or [])
     card = out / CARD_NAME
     card.write_text(render_card(summary, values or None, sources or None), encoding="utf-8")

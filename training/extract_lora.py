@@ -55,7 +55,7 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from training.common import convert_adapter_to_bf16
+    from training.common import convert_adapter_to_bf16, hub_id
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     load = dict(dtype=torch.float32, use_safetensors=True, trust_remote_code=False)
@@ -71,6 +71,7 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
     config = LoraConfig(r=rank, lora_alpha=rank, lora_dropout=0.0, target_modules=targets, modules_to_save=norms,
                         bias="lora_only" if has_bias else "none", task_type="CAUSAL_LM")
     model = get_peft_model(base_model, config)
+    model.peft_config["default"].base_model_name_or_path = hub_id(base)  # not this machine's cache path
     energy: dict[str, float] = {}
     with torch.no_grad():
         for name, module in model.named_modules():

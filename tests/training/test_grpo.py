@@ -170,3 +170,19 @@ def test_static_rollouts_equal_trl_generate_and_use_the_trained_adapter(tiny_mod
 def test_unknown_rollout_method_is_refused():
     with pytest.raises(ValueError, match="rollout_method"):
         grpo.trainer_class("fastest")
+
+
+def test_the_full_model_recipe_trains_an_fp32_model(tiny_model, tmp_path):
+    """grpo/config_full.yaml as it runs on the GPU (fp32, loop rollouts), on a CPU with the tiny model."""
+    out = tmp_path / "full"
+    settings = dict(
+        num_train_problems="8", max_steps="1", per_device_train_batch_size="4", gradient_accumulation_steps="1",
+        steps_per_generation="1", num_generations="4", max_completion_length="8", mask_truncated_completions="false",
+        learning_rate="5e-2", save_strategy="no", log_completions="false", reward_funcs=REWARDS, hard_fraction="0",
+        reward_weights=["1", "1", "1", "10"], lora_r=None, lora_alpha=None,
+    )
+    grpo.main(["--config", "recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml"] + cpu_args(tiny_model, out, **settings))
+    before = load_file(f"{tiny_model}/model.safetensors")
+    after = load_file(str(out / "model.safetensors"))
+    assert after["model.layers.0.self_attn.q_proj.weight"].dtype == torch.float32
+    assert not torch.equal(before["model.layers.0.self_attn.q_proj.weight"], after["model.layers.0.self_attn.q_proj.weight"])

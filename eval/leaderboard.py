@@ -13,16 +13,17 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 
-from eval.results import read_json
+from eval.results import read_json, weights_sha256
 from scheduler import SchedulerError
 
 FAILURE_COLUMNS = ["format_errors", "less_than_2_events", "non_existing", "unsorted", "overlaps"]
 COLUMNS = [
-    "model", "size", "adapter", "split", "valid", "n", "mean_score", "stderr", *FAILURE_COLUMNS,
+    "model", "size", "adapter", "shipped", "split", "valid", "n", "mean_score", "stderr", *FAILURE_COLUMNS,
     "temperature", "samples", "date", "source", "run",
 ]
 NUMERIC = ["valid", "n", "mean_score", "stderr", *FAILURE_COLUMNS, "temperature", "samples"]
@@ -36,11 +37,21 @@ PUBLISHED = [
 
 def published_rows() -> list[dict]:
     return [
-        {**row, "adapter": None, "split": "test", "n": 100, "stderr": math.nan,
+        {**row, "adapter": None, "shipped": False, "split": "test", "n": 100, "stderr": math.nan,
          **{c: math.nan for c in FAILURE_COLUMNS}, "temperature": 1.0, "samples": 1, "date": None,
          "source": PUBLISHED_SOURCE, "run": None}
         for row in PUBLISHED
     ]
+
+
+@lru_cache(maxsize=1)
+def shipped_hashes() -> frozenset[str]:
+    """sha256 of the weights each preset ships in this checkout (its tuned adapter): a run is the shipped
+    model's when it evaluated these exact weights, whatever folder they were in then."""
+    from models.specs import PRESETS
+
+    found = (weights_sha256(p.tuned_candidate.adapter) for p in PRESETS.values() if p.tuned_candidate.adapter)
+    return frozenset(h for h in found if h)
 
 
 def measured_row(run_dir: Path) -> dict | None:
@@ -49,8 +60,12 @@ def measured_row(run_dir: Path) -> dict | None:
     if not config or not metrics or not metrics.get("complete"):
         return None
     sampling = config.get("sampling", {})
+    model = config.get("model") or ""
+    hashes = config.get("weights_sha256") or {}
     return {
-        "model": config.get("model"), "size": config.get("size"),
+        # a model evaluated from a folder (a full fine-tune on the GPU machine): its folder's name
+        "model": Path(model).name if model.startswith("/") else model, "size": config.get("size"),
+        "shipped": bool({hashes.get("adapter"), hashes.get("model")} & shipped_hashes()),
         # adapter_label names an adapter trained and evaluated on another machine (its path there says little)
         "adapter": config.get("adapter_label") or (Path(config["adapter"]).name if config.get("adapter") else None),
         "split": config.get("split"), "valid": metrics["valid_schedules"], "n": metrics["n"],

@@ -41,6 +41,8 @@ def settings_label(temperature: float, samples: float, source: str) -> str:
 def load_table(results_dir: str = "results") -> pd.DataFrame:
     """Every finished run plus the published rows, in display order, best score first per split."""
     frame = leaderboard(results_dir)
+    # the shipped checkpoint's runs, recognised by the sha256 of the weights they evaluated
+    frame["adapter"] = [f"{a} (shipped)" if shipped is True else a for a, shipped in zip(frame["adapter"], frame["shipped"])]
     frame["settings"] = [settings_label(t, n, s) for t, n, s in zip(frame["temperature"], frame["samples"], frame["source"])]
     frame = frame[[c for c in COLUMNS if c in frame.columns]].copy()
     for column in ("mean_score", "stderr"):

@@ -44,3 +44,28 @@ def test_committed_results_and_cli(capsys):
     assert main(["--results-dir", str(ROOT / "results"), "--split", "hard"]) == 0
     out = capsys.readouterr().out
     assert "heuristic:greedy" in out and PUBLISHED_SOURCE not in out  # published rows are test-split only
+
+
+def test_the_shipped_row_is_found_by_its_weights_hash_not_its_folder(tmp_path):
+    import json
+
+    from eval.results import weights_sha256
+    from models.specs import SMOLLM2_ADAPTER
+
+    assert run_main(["--model", "heuristic:greedy", "--split", "test", "--limit", "5", "--results-dir", str(tmp_path)]) == 0
+    run = tmp_path / "heuristic-greedy-test-n5"
+    for name, adapter_hash in (("same-weights", weights_sha256(SMOLLM2_ADAPTER)), ("other-weights", "0" * 64)):
+        shutil.copytree(run, tmp_path / name)
+        config = json.loads((tmp_path / name / "config.json").read_text())
+        config.update(adapter="/somewhere/else/on/another/machine", weights_sha256={"model": None, "adapter": adapter_hash})
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    frame = leaderboard(tmp_path, include_published=False).set_index("run")
+    assert bool(frame.loc["same-weights", "shipped"]) is True
+    assert bool(frame.loc["other-weights", "shipped"]) is False
+    assert bool(frame.loc["heuristic-greedy-test-n5", "shipped"]) is False  # no hash recorded: not claimed
+
+
+def test_committed_shipped_runs_cover_the_three_splits():
+    frame = leaderboard(ROOT / "results", include_published=False)
+    shipped = frame[frame["shipped"] == True]  # noqa: E712
+    assert {"test", "hard", "names"} <= set(shipped["split"])

@@ -216,7 +216,15 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
         return
     optimal = solve(problem).score
     # Clear what the previous run left: the bare problem, and a note while the model loads.
-    blank, pending = lane_view(problem, "", label, optimal, pending=True)
+    pending = breakdown_html(breakdown("", problem, optimal=optimal), label=label, pending=True, completion="",
+                             prompt=prompt_text(problem))
+    blank = None  # the bare timeline, drawn when first needed
+
+    def bare():
+        nonlocal blank
+        if blank is None:
+            blank = timeline_figure(problem, breakdown("", problem, optimal=optimal), title=label)
+        return blank
     loader = pool.start_loading(side.spec)
     if loader is not None:
         began = time.perf_counter()
@@ -226,7 +234,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
                 return
             step = pool.progress(side.spec)
             message = f"Loading {label} (first use only): {time.perf_counter() - began:.0f} s" + (f" — {step}" if step else "")
-            yield LaneUpdate("", blank, lane_state_html("loading", message))
+            yield LaneUpdate("", bare(), lane_state_html("loading", message))
             loader.join(POLL_S)
     try:
         backend = pool.get(side.spec)
@@ -240,7 +248,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
 
     lock = pool.generation_lock(side.spec)
     if not lock.acquire(blocking=False):
-        yield LaneUpdate("", blank, lane_state_html(
+        yield LaneUpdate("", bare(), lane_state_html(
             "waiting", f"Waiting for {label}: it is answering another request; this lane starts as soon as it is free."))
         while not lock.acquire(timeout=POLL_S / 2):
             if stop.is_set():
@@ -250,7 +258,10 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
     text, shown_events = "", 0
     share = CPU_SHARE.__enter__()
     try:
-        yield LaneUpdate("", blank, pending)
+        # The bare timeline goes out with the first token, not before the prompt is read: on a CPU,
+        # drawing it (server and browser) would delay that first token.
+        yield LaneUpdate("", None, pending)
+        unsent = True
         # The solver's reference answer only drafts tokens for the CPU fast path (models.fast_decode);
         # every token shown is still the model's own greedy choice.
         stream = backend.stream(build_messages(problem), settings, hint=reference_answer(problem))
@@ -263,9 +274,11 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
                 if events != shown_events:
                     shown_events = events
                     figure, html = lane_view(problem, text, label, optimal, pending=True)
+                    unsent = None
                     yield LaneUpdate(text, figure, html)
                 else:
-                    yield LaneUpdate(text, None, None)
+                    yield LaneUpdate(text, bare() if unsent else None, None)
+                    unsent = None
         finally:
             close = getattr(stream, "close", None)
             if close is not None:
@@ -319,12 +332,13 @@ class Runs:
 
 def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPool,
              stop: threading.Event | None = None, running: set | None = None,
-             min_interval: float = 0.25) -> Iterator[dict]:
+             min_interval: float = 0.25, figure_interval: float = 1.0) -> Iterator[dict]:
     """Both lanes at once, each in its own thread: {role: LaneUpdate} with each lane's latest update.
 
     Updates that arrive within ``min_interval`` seconds are merged (a lane's newest text wins, and a
     figure or card it carried is kept), so the page redraws at most four times a second however fast
-    the tokens come. ``running`` (optional) loses each role as its lane finishes.
+    the tokens come, and a lane's timeline at most once per ``figure_interval`` (its last one always).
+    ``running`` (optional) loses each role as its lane finishes.
     """
     stop = stop or threading.Event()
     updates: queue.Queue = queue.Queue()
@@ -344,6 +358,8 @@ def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPoo
         thread.start()
     live = {side.role for side in sides}
     last = 0.0
+    drawn: dict = {}  # role -> when its timeline was last sent
+    held: dict = {}  # role -> a newer timeline waiting for its turn
     try:
         while live:
             batch = [updates.get()]
@@ -357,6 +373,7 @@ def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPoo
                 except queue.Empty:
                     break
             merged: dict = {}
+            now = time.perf_counter()
             for role, update in batch:
                 if update is None:
                     live.discard(role)
@@ -368,6 +385,16 @@ def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPoo
                     update = LaneUpdate(update.text, update.figure if update.figure is not None else before.figure,
                                         update.html if update.html is not None else before.html, update.done)
                 merged[role] = update
+            for role, update in list(merged.items()):
+                # A timeline redraw costs the browser far more than text: at most one a second per lane
+                # while streaming (the final one always goes out).
+                figure = update.figure if update.figure is not None else held.pop(role, None)
+                if figure is not None and not update.done and now - drawn.get(role, -1e9) < figure_interval:
+                    held[role], figure = figure, None
+                if figure is not None:
+                    drawn[role] = now
+                    held.pop(role, None)
+                merged[role] = LaneUpdate(update.text, figure, update.html, update.done)
             if merged:
                 last = time.perf_counter()
                 yield merged

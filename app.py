@@ -240,9 +240,9 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                             base_tokens = gr.Slider(
                                 16, 2048, value=config.base_max_new_tokens, step=16, label="Max new tokens, base model",
                                 elem_id="base-tokens",
-                                info=f"Capped at {config.base_max_new_tokens} by default: the base model does not write "
-                                     "the answer format (0/100 valid on the test split) and would ramble to the full "
-                                     "length. Raise it to read more.",
+                                info=f"Capped at {config.base_max_new_tokens} by default: a base model that does not "
+                                     "write the answer format (SmolLM2-135M-Instruct: 0/100 valid on the test split) "
+                                     "rambles to the full length. Raise it to read more.",
                             )
                             temperature = gr.Slider(0.0, 1.5, value=0.0, step=0.05, label="Temperature (0 = greedy)")
                             top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="Top-p")

@@ -10,7 +10,7 @@ from space.config import parse_config
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in ("PRESET", "BASE_MODEL", "BASE_ADAPTER", "TUNED_MODEL", "TUNED_ADAPTER", "HOST", "PORT",
-                 "MAX_NEW_TOKENS", "BACKEND", "RESULTS_DIR", "QUEUE_SIZE", "DEVICE"):
+                 "MAX_NEW_TOKENS", "BASE_MAX_NEW_TOKENS", "BACKEND", "RESULTS_DIR", "QUEUE_SIZE", "DEVICE"):
         monkeypatch.delenv(f"SCHEDULER_{name}", raising=False)
 
 
@@ -59,3 +59,11 @@ def test_bad_values_are_sentences(monkeypatch):
     monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "lots")
     with pytest.raises(ModelLoadError, match="whole number"):
         parse_config([])
+
+
+def test_the_base_lane_has_its_own_smaller_cap(monkeypatch):
+    config = parse_config([])
+    assert config.max_new_tokens == 1024 and config.base_max_new_tokens == 256
+    assert parse_config(["--base-max-new-tokens", "512"]).base_max_new_tokens == 512
+    monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "24")  # never above the general cap (the tests' server)
+    assert parse_config([]).base_max_new_tokens == 24

@@ -202,7 +202,12 @@ def load_model(
                 f"The adapter {spec.adapter} does not fit the model {spec.model}: its file lacks weights the "
                 f"adapter's config promises ({missing[0][:300]})."
             )
-        model = model.merge_and_unload()
+        with warnings.catch_warnings():
+            # An adapter extracted from a full fine-tune (training.extract_lora) has LoRA factors on the input
+            # embedding, which SmolLM2 ties to its output head: merging updates the one shared matrix, as the
+            # fine-tune did (tests/training/test_extract_lora.py checks the logits), so peft's caution does not apply.
+            warnings.filterwarnings("ignore", message=".*tie_word_embeddings.*")
+            model = model.merge_and_unload()
     model.to(device=device, dtype=dtype)
     model.eval()
     return LoadedModel(model, tokenizer, spec, model_path, device, str(dtype).replace("torch.", ""))

@@ -177,6 +177,14 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
         "The prompt is the project's `scheduler.build_messages(problem)` (system + user), through the chat template.",
         "",
     ]
+    if extraction:
+        body.insert(-4, "model = model.merge_and_unload()  # required for this adapter: see below")
+        body += [
+            "Merge before generating, as the project's loader does: the adapter changes the input embedding, which",
+            "this model ties to its output head, and only the merged weight carries that change to the head.",
+            "Unmerged (peft's own forward, a LoRA server), the output is not the fine-tune's.",
+            "",
+        ]
     return "\n".join(front + [""] + body)
 
 

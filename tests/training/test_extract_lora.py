@@ -64,3 +64,20 @@ def test_a_lower_rank_loses_some_of_the_change(tmp_path):
 def test_the_cli_refuses_a_bad_rank(tmp_path, capsys):
     assert main(["--tuned", str(tmp_path), "--rank", "0", "--out", str(tmp_path / "x")]) == 2
     assert "--rank" in capsys.readouterr().err
+
+
+def test_an_extracted_adapter_is_the_fine_tune_only_once_merged(tmp_path):
+    """With tied embeddings the embedding's LoRA reaches the output head only through the merged weight, which
+    is why the loader (and the card) merge: peft's unmerged forward gives other logits."""
+    from peft import PeftModel
+
+    base = build_tiny_model(tmp_path / "base")
+    tuned = fake_fine_tune(base, tmp_path / "tuned", rank=3)
+    extract(str(base), str(tmp_path / "tuned"), rank=3, out=tmp_path / "lora", device="cpu")
+    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), str(tmp_path / "lora"))
+    ids = torch.randint(0, 400, (2, 24), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        want, unmerged = tuned(ids).logits, model(ids).logits
+        merged = model.merge_and_unload()(ids).logits
+    assert float((merged - want).norm() / want.norm()) < 0.03
+    assert float((unmerged - want).norm() / want.norm()) > 0.1

@@ -74,7 +74,7 @@ def test_card_without_metrics_says_it_is_not_evaluated():
     card = render_card(SUMMARY)
     assert "base_model: HuggingFaceTB/SmolLM2-135M-Instruct" in card and "6.7 min on NVIDIA H100" in card
     assert "Not evaluated yet" in card and "| lora_r | 64 |" in card and "use_rslora" not in card
-    assert "70% from the hard preset" in card and "/root/work/sft" in card
+    assert "70% of hard sizes" in card and "/root/work/sft" in card
 
 
 def test_card_includes_metrics_per_split(tmp_path):
@@ -86,3 +86,20 @@ def test_card_includes_metrics_per_split(tmp_path):
     assert "| split | mean_score | valid_schedules | n |" in card
     assert "| run-test | 97.5 | 99 | 100 |" in card and "| hard | 91 |  | 100 |" in card
     assert "Not evaluated yet" not in card and "hard.json` (hard)" in card
+
+
+def test_the_card_of_an_extracted_adapter_says_how_it_was_made_and_to_merge(tmp_path):
+    import json
+
+    from training.card import write_card
+
+    summary = {"stage": "sft", "name": "x", "base_model": "smollm2-135m-instruct", "global_step": 3,
+               "data": {"problems": 4, "think_format": "scan"},
+               "model_args": {"use_peft": False, "dtype": "float32", "lora_r": 16},
+               "script_args": {"name_source": "diverse", "hard_fraction": 0.3}, "training_args": {}}
+    (tmp_path / "training_summary.json").write_text(json.dumps(summary))
+    (tmp_path / "extraction.json").write_text(json.dumps({"rank": 64, "energy_kept_median": 0.86, "energy_kept_min": 0.64}))
+    card = write_card(str(tmp_path)).read_text()
+    assert "rank-64 LoRA extracted" in card and "86%" in card and "merge_and_unload()" in card
+    assert "Full fine-tune" in card and "think format `scan`" in card and "diverse training pool" in card
+    assert "lora_r" not in card  # ModelConfig's LoRA defaults are not this model's

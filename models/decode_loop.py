@@ -1,4 +1,4 @@
-"""Our own batched decode loop: the ``graph`` method of ``models.batch_generate`` (GPU eval, GRPO rollouts).
+"""Our own batched decode loop: the ``loop`` method of ``models.batch_generate`` (GPU eval, GRPO rollouts).
 
 Why not ``generate`` with a static cache (the ``static`` method): profiled on the H100 at batch 100
 (``benchmarks/gpu_decode_profile.py``), its compiled decode step spent ~4.8 ms building the causal +
@@ -144,8 +144,7 @@ class DecodeLoop:
                          past_key_values=self.cache, use_cache=True, logits_to_keep=1)
         return out.logits[:, -1].float()
 
-    def run(self, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, max_new_tokens: int,
-            progress=None):
+    def run(self, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, max_new_tokens: int):
         """Token ids ``[batch, n]`` (n ≤ ``max_new_tokens``) after the left-padded prompts; finished rows
         continue with ``pad_id``, as ``generate`` pads them."""
         import torch
@@ -170,8 +169,6 @@ class DecodeLoop:
                     out[:, n] = token
                     done |= torch.isin(token, eos_t)
                     n += 1
-                    if progress is not None:
-                        progress(n)
                     if n == max_new_tokens or (n % CHECK_EVERY == 0 and bool(done.all())):
                         break
                     t = width + n - 1  # the cache position of the token fed now

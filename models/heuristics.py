@@ -15,6 +15,7 @@ from models.errors import ModelLoadError
 from models.generation import Backend, GenerationResult
 from models.specs import HEURISTIC_PREFIX, ModelSpec
 from scheduler import Event, Problem, SchedulerError, USER_TEMPLATE, parse_problem, render_schedule
+from scheduler.events import overlaps
 
 
 def keep_priorities(problem: Problem) -> list[Event]:
@@ -24,7 +25,7 @@ def keep_priorities(problem: Problem) -> list[Event]:
 def greedy_by_weight(problem: Problem) -> list[Event]:
     chosen: list[Event] = []
     for ev in sorted(problem.events, key=lambda e: (-problem.value(e), e.start, e.name)):
-        if all(ev.end <= other.start or ev.start >= other.end for other in chosen):
+        if not any(overlaps(ev.start, ev.end, other.start, other.end) for other in chosen):
             chosen.append(ev)
     return sorted(chosen, key=lambda e: e.start)
 

@@ -3,7 +3,7 @@
 events -> prompt -> (model) -> completion -> parse -> score / reward -> results
 """
 
-from scheduler.data import load_problems, load_split, split_names
+from scheduler.data import load_problems, load_split
 from scheduler.errors import SchedulerError
 from scheduler.events import Event, Problem, format_time, parse_problem, parse_time
 from scheduler.parsing import ParsedCompletion, completion_text, extract_events, parse_completion
@@ -39,5 +39,5 @@ __all__ = [
     "build_messages", "completion_text", "extract_events", "format_reward", "format_time", "generate_problem",
     "generate_rows", "judge", "load_problems", "load_split", "order_reward", "parse_completion", "parse_problem",
     "parse_time", "problem_to_row", "reference_answer", "render_schedule", "reward_funcs", "score_completion",
-    "score_reward", "score_reward_compat", "score_row", "solve", "split_names", "user_message",
+    "score_reward", "score_reward_compat", "score_row", "solve", "user_message",
 ]

@@ -87,6 +87,3 @@ def load_split(name: str, prefer_hub: bool = True) -> list[dict]:
 def load_problems(name: str, prefer_hub: bool = True) -> list[Problem]:
     return [Problem.from_row(row) for row in load_split(name, prefer_hub)]
 
-
-def split_names() -> list[str]:
-    return sorted(LOCAL_SPLITS)

@@ -51,6 +51,30 @@ def format_time(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
+def clock_minutes(hhmm: str) -> int:
+    """Minutes of an ``HH:MM`` already matched as two digits each (an answer's times): unlike ``parse_time``,
+    nothing is checked, so an hour above 23 that a model wrote still compares as written."""
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def weight(name: str, priorities) -> int:
+    """The task's weight of an event: ``PRIORITY_WEIGHT`` for a priority, ``NORMAL_WEIGHT`` otherwise."""
+    return PRIORITY_WEIGHT if name in priorities else NORMAL_WEIGHT
+
+
+def overlaps(a_start: int, a_end: int, b_start: int, b_end: int, *, touching: bool = False) -> bool:
+    """Whether two spans overlap.
+
+    ``touching=False`` is the task's rule (the solver, the evaluation, the default rewards): an event may start
+    exactly when another ends. ``touching=True`` counts a shared endpoint as an overlap, as the canonical
+    generator's filter and the original training reward (``compat`` mode) did.
+    """
+    if touching:
+        return a_start <= b_end and b_start <= a_end
+    return a_start < b_end and b_start < a_end
+
+
 @dataclass(frozen=True, order=True)
 class Event:
     """One event of a problem; ``start``/``end`` are minutes since midnight, end after start."""
@@ -155,7 +179,7 @@ class Problem:
         return cls(events=events, priorities=frozenset(order), priority_order=tuple(order))
 
     def weight(self, name: str) -> int:
-        return PRIORITY_WEIGHT if name in self.priorities else NORMAL_WEIGHT
+        return weight(name, self.priorities)
 
     def value(self, event: Event) -> int:
         """Weighted duration of one event: the quantity the schedule maximizes."""
@@ -171,20 +195,6 @@ class Problem:
         lines += ["", "Priorities:"]
         lines += [f"- {name}" for name in self.priority_order]
         return "\n".join(lines)
-
-    def optimal_score(self) -> int:
-        from scheduler.solver import solve
-
-        return solve(self).score
-
-    def to_row(self) -> dict:
-        """The dataset's columns (events, priority_events, optimal_score, prompt)."""
-        return {
-            "events": [list(ev.as_strings()) for ev in self.events],
-            "priority_events": list(self.priority_order),
-            "optimal_score": self.optimal_score(),
-            "prompt": self.to_prompt(),
-        }
 
     @classmethod
     def from_row(cls, row: Mapping) -> "Problem":

@@ -25,7 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from scheduler.errors import SchedulerError
-from scheduler.events import Event, Problem
+from scheduler.events import Event, Problem, overlaps
 from scheduler.names import name_pool
 from scheduler.solver import solve
 
@@ -134,12 +134,12 @@ def _excluded_keys() -> frozenset:
 
 
 def _count_overlaps(events: list[Event]) -> int:
-    # The canonical filter's test: touching counts.
+    """Overlapping pairs by the canonical filter's test, in which touching counts."""
     return sum(
         1
         for i in range(len(events))
         for j in range(i + 1, len(events))
-        if events[i].start <= events[j].end and events[j].start <= events[i].end
+        if overlaps(events[i].start, events[i].end, events[j].start, events[j].end, touching=True)
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from scheduler.events import Event, Problem, format_time
+from scheduler.events import Event, Problem, format_time, overlaps
 from scheduler.solver import Solution, solve
 
 # The shipped model's format (the ablation in docs/training.md): the solver lane and the CPU demo's drafts use it.
@@ -40,7 +40,7 @@ def _head(problem: Problem, ev: Event) -> str:
 
 def _blockers(best: Solution, ev: Event) -> list[Event]:
     """The kept events that ``ev`` overlaps (touching allowed)."""
-    return [k for k in best.events if k.start < ev.end and ev.start < k.end]
+    return [k for k in best.events if overlaps(k.start, k.end, ev.start, ev.end)]
 
 
 def _drop_reason(problem: Problem, best: Solution, ev: Event) -> str:

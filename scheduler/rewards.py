@@ -19,7 +19,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Sequence
 
 from scheduler.parsing import completion_text, extract_events, parse_completion, strict_format_ok
-from scheduler.scoring import _minutes, judge, problem_strings
+from scheduler.events import clock_minutes, overlaps, weight
+from scheduler.scoring import judge, problem_strings
 
 FORMAT_POINTS = 10.0
 ORDER_POINTS = 20.0
@@ -27,15 +28,9 @@ SCORE_POINTS = 70.0
 MODES = ("default", "compat")
 
 
-def _overlap(a: tuple[str, int, int], b: tuple[str, int, int], touching: bool) -> bool:
-    if touching:
-        return a[1] <= b[2] and a[2] >= b[1]
-    return a[1] < b[2] and a[2] > b[1]
-
-
 def _overlapping_pairs(spans: list[tuple[str, int, int]], touching: bool) -> list[tuple[tuple, tuple]]:
     """Every pair of (name, start, end) spans that overlap under the mode's convention."""
-    return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if _overlap(a, b, touching)]
+    return [(a, b) for i, a in enumerate(spans) for b in spans[i + 1 :] if overlaps(a[1], a[2], b[1], b[2], touching=touching)]
 
 
 def format_points(text: str) -> float:
@@ -46,7 +41,7 @@ def order_points(scheduled: Sequence[tuple[str, str, str]]) -> float:
     """20 when at least two events are listed with strictly increasing start times."""
     if len(scheduled) < 2:
         return 0.0
-    starts = [_minutes(s) for _, s, _ in scheduled]
+    starts = [clock_minutes(s) for _, s, _ in scheduled]
     return ORDER_POINTS if all(starts[i] < starts[i + 1] for i in range(len(starts) - 1)) else 0.0
 
 
@@ -66,12 +61,12 @@ def score_points(
     existing = {ev for ev in scheduled if ev in known}
     if len(existing) < len(scheduled) or len(existing) < 2 or not optimal or optimal <= 0:
         return 0.0, []
-    spans = sorted((name, _minutes(s), _minutes(e)) for name, s, e in existing)
+    spans = sorted((name, clock_minutes(s), clock_minutes(e)) for name, s, e in existing)
     clashes = _overlapping_pairs(spans, touching=mode == "compat")
     clashing = {span for pair in clashes for span in pair}
     pairs = [(a[0], b[0]) for a, b in clashes]
     prio = set(priorities)
-    achieved = sum((2 if n in prio else 1) * (e - s) for n, s, e in spans if (n, s, e) not in clashing)
+    achieved = sum(weight(n, prio) * (e - s) for n, s, e in spans if (n, s, e) not in clashing)
     return SCORE_POINTS * achieved / optimal, pairs
 
 
@@ -209,10 +204,10 @@ def breakdown(text: object, problem, mode: str = "default", optimal: int | None 
         seen.add(ev)
     out_of_order = []
     for prev, cur in zip(scheduled, scheduled[1:]):
-        if _minutes(cur[1]) <= _minutes(prev[1]):
+        if clock_minutes(cur[1]) <= clock_minutes(prev[1]):
             out_of_order.append(cur[0])
     # Overlaps are reported for every known event, even when the score part is 0 for another reason.
-    spans = sorted({(n, _minutes(s), _minutes(e)) for n, s, e in scheduled if (n, s, e) in known})
+    spans = sorted({(n, clock_minutes(s), clock_minutes(e)) for n, s, e in scheduled if (n, s, e) in known})
     overlapping = pairs or [(a[0], b[0]) for a, b in _overlapping_pairs(spans, mode == "compat")]
     kept_names = {ev[0] for ev in scheduled if ev in known}
     failed = []

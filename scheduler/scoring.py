@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Iterable, Mapping
 
+from scheduler.events import clock_minutes, overlaps, weight
 from scheduler.parsing import completion_text, extract_events, lenient_format_ok
 
 VERDICTS = ("format_error", "less_than_2_events", "non_existing", "unsorted", "overlaps", "valid")
@@ -39,11 +40,6 @@ class Verdict:
     @property
     def valid(self) -> bool:
         return self.verdict == "valid"
-
-
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 def problem_strings(events: Iterable) -> set[tuple[str, str, str]]:
@@ -73,15 +69,15 @@ def judge(
     known = problem_strings(events)
     if len(set(scheduled)) < len(scheduled) or any(ev not in known for ev in scheduled):
         return Verdict("non_existing", 0.0, 0, int(optimal or 0))
-    spans = [(name, _minutes(s), _minutes(e)) for name, s, e in scheduled]
+    spans = [(name, clock_minutes(s), clock_minutes(e)) for name, s, e in scheduled]
     if any(spans[i][1] >= spans[i + 1][1] for i in range(len(spans) - 1)):
         return Verdict("unsorted", 0.0, 0, int(optimal or 0))
     for i in range(len(spans)):
         for j in range(i + 1, len(spans)):
-            if spans[i][1] < spans[j][2] and spans[i][2] > spans[j][1]:
+            if overlaps(spans[i][1], spans[i][2], spans[j][1], spans[j][2]):
                 return Verdict("overlaps", 0.0, 0, int(optimal or 0))
     prio = set(priorities)
-    achieved = sum((2 if name in prio else 1) * (end - start) for name, start, end in spans)
+    achieved = sum(weight(name, prio) * (end - start) for name, start, end in spans)
     score = achieved / optimal if optimal else 0.0
     return Verdict("valid", score, achieved, int(optimal))
 

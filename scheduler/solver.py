@@ -28,7 +28,6 @@ def solve(problem: Problem) -> Solution:
     """Return an optimal schedule (O(n log n))."""
     jobs = sorted(problem.events, key=lambda e: (e.end, e.start, e.name))
     ends = [e.end for e in jobs]
-    priorities = problem.priorities
     n = len(jobs)
     best = [0] * (n + 1)
     take = [False] * n
@@ -37,7 +36,7 @@ def solve(problem: Problem) -> Solution:
         # Jobs 0..p-1 end at or before this one starts (touching allowed).
         p = bisect_right(ends, ev.start, 0, i)
         prev[i] = p
-        value = (ev.end - ev.start) * (2 if ev.name in priorities else 1)
+        value = problem.value(ev)
         with_it = best[p] + value
         if with_it > best[i]:
             best[i + 1] = with_it
@@ -55,7 +54,3 @@ def solve(problem: Problem) -> Solution:
     chosen.reverse()
     return Solution(events=tuple(chosen), score=best[n])
 
-
-def schedule_value(problem: Problem, events: list[Event] | tuple[Event, ...]) -> int:
-    """Total weighted duration of a set of events (no validity check)."""
-    return sum(problem.value(ev) for ev in events)

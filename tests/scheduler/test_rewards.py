@@ -15,6 +15,7 @@ from scheduler import (
     score_reward_compat,
 )
 from scheduler.reference import render_schedule
+from scheduler.solver import solve
 
 
 def answer(*events, think="ok"):
@@ -62,7 +63,7 @@ def test_touching_events_compat_vs_default():
 def test_overlapping_pair_is_dropped_and_unknown_zeroes():
     a, b, c = Event("A", 60, 120), Event("B", 90, 150), Event("C", 200, 260)
     p = Problem.create([a, b, c], ["C"])
-    cols = {"events": [[list(e.as_strings()) for e in (a, b, c)]], "priority_events": [["C"]], "optimal_score": [p.optimal_score()]}
+    cols = {"events": [[list(e.as_strings()) for e in (a, b, c)]], "priority_events": [["C"]], "optimal_score": [solve(p).score]}
     assert score_reward([answer(a, b, c)], **cols) == [70.0 * 120 / 180]
     fake = answer(a, Event("Z", 300, 320))
     assert score_reward([fake], **cols) == [0.0]

@@ -5,14 +5,20 @@ import pytest
 
 from scheduler import SYSTEM_PROMPT, USER_TEMPLATE, Problem, build_messages, load_split
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "data" / "prompts.md"
+ROOT = Path(__file__).resolve().parents[2]
+VENDORED = ROOT / "data" / "prompts.md"  # the published prompts, vendored with the dataset (same source, Apache-2.0)
+SHARED = ROOT.parent / "shared" / "data" / "prompts.md"
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside the checkout")
 def test_prompts_match_the_published_ones_byte_for_byte():
-    blocks = re.findall(r"```text\n(.*?)```", SHARED.read_text(encoding="utf-8"), re.S)
+    blocks = re.findall(r"```text\n(.*?)```", VENDORED.read_text(encoding="utf-8"), re.S)
     assert SYSTEM_PROMPT + "\n" == blocks[0]
     assert USER_TEMPLATE == blocks[1]
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared is not beside the checkout (the vendored copy is checked above)")
+def test_the_vendored_prompts_are_the_shared_ones():
+    assert VENDORED.read_bytes() == SHARED.read_bytes()
 
 
 def test_messages_from_problem_and_from_prompt_agree():

@@ -4,8 +4,10 @@
   (on a GPU: ``models.decode_loop``, our decode loop compiled into CUDA graphs, unless ``gpu_method``
   says ``static``, ``plain`` or ``continuous``); greedy streaming on a CPU (the demo) uses ``models.fast_decode``
   (prefix cache + prompt lookup).
-- ``VLLMBackend``: only where ``vllm`` imports and CUDA is present; a LoRA adapter is served with a
-  ``LoRARequest`` on an engine shared with its base model.
+- ``VLLMBackend``: where ``vllm`` imports, with CUDA (the default there) or the ``vllm-cpu`` build (only when
+  asked for: ``--backend vllm``). A plain LoRA adapter is served with a ``LoRARequest`` on an engine shared
+  with its base model; an adapter with embedding LoRA or ``modules_to_save`` (one extracted from a full
+  fine-tune) as a merged copy, made once.
 - ``HeuristicBackend`` (``models.heuristics``): rules that need no model, for baselines.
 
 Both model backends load the same peft adapter folders (``adapter_config.json`` +
@@ -19,6 +21,7 @@ from __future__ import annotations
 import copy
 import importlib.util
 import json
+import re
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
@@ -244,46 +247,155 @@ class TransformersBackend(Backend):
             raise errors[0]
 
 
-def vllm_available() -> bool:
-    """vLLM can serve here: the package imports and a CUDA device is present."""
+def vllm_cpu_build() -> bool:
+    """The installed vLLM is the CPU build (the ``vllm-cpu`` distribution, ``requirements-vllm.txt``)."""
+    import importlib.metadata as md
+
+    try:
+        md.distribution("vllm-cpu")
+    except md.PackageNotFoundError:
+        return False
+    return True
+
+
+def vllm_available(device: str | None = None) -> bool:
+    """vLLM can serve here: the package imports and either a CUDA device is present (``device`` None or
+    "cuda") or the installed build is vLLM's CPU build (``device`` None or "cpu")."""
     if importlib.util.find_spec("vllm") is None:
         return False
+    if device in (None, "cpu") and vllm_cpu_build():
+        return True
     import torch
 
-    return torch.cuda.is_available()
+    return device in (None, "cuda") and torch.cuda.is_available()
 
 
-# One engine per base model, shared by the base and its adapters: {model path: (LLM, lora enabled)}.
+def adapter_needs_merge(adapter: str | Any) -> list[str]:
+    """Why vLLM's ``LoRARequest`` cannot serve this peft adapter as it is meant (empty: it can).
+
+    vLLM applies LoRA to linear layers only. An adapter extracted from a full fine-tune
+    (``training.extract_lora``) also has LoRA factors on ``embed_tokens`` (tied to the output head in
+    SmolLM2: only merging changes the head too) and whole modules in ``modules_to_save`` (the norms);
+    it is the fine-tune only when merged, so such an adapter is served as a merged copy."""
+    from pathlib import Path
+
+    config = json.loads((Path(adapter) / "adapter_config.json").read_text(encoding="utf-8"))
+    targets = config.get("target_modules") or []
+    reasons = []
+    if isinstance(targets, str):  # a regex over module names
+        if re.search(r"embed_tokens|lm_head|wte|embed_in", targets):
+            reasons.append(f"target_modules (a pattern) reaches the embedding or head: {targets!r}")
+    else:
+        embedding = sorted(t for t in targets if t in ("embed_tokens", "lm_head", "wte", "embed_in")
+                           or t.endswith((".embed_tokens", ".lm_head")))
+        if embedding:
+            reasons.append(f"LoRA on {', '.join(embedding)}")
+    if config.get("modules_to_save"):
+        reasons.append(f"modules_to_save: {', '.join(config['modules_to_save'])}")
+    if config.get("trainable_token_indices"):
+        reasons.append("trainable_token_indices")
+    return reasons
+
+
+def merged_adapter_folder(spec: ModelSpec, model_path: str) -> "Path":
+    """A merged copy of ``spec`` (base + adapter) that vLLM loads as a plain model; made once.
+
+    Merged as the transformers backend merges (``models.loading.load_model``, fp32 on the CPU), saved
+    with its tokenizer into ``<cache>/merged/<adapter weights sha256>-<base path hash>``; built in a
+    temporary folder and renamed into place, so a killed merge leaves nothing half-written."""
+    import hashlib
+    import os
+    import tempfile
+    from pathlib import Path
+
+    import torch
+
+    from eval.results import weights_sha256
+    from models.loading import load_model
+    from models.provision import _locked, cache_dir
+
+    sha = weights_sha256(spec.adapter)
+    base = hashlib.sha256(str(Path(model_path).expanduser().resolve() if Path(model_path).is_dir()
+                              else model_path).encode("utf-8")).hexdigest()[:12]
+    root = cache_dir() / "merged"
+    target = root / f"{sha}-{base}"
+    done = target / "merged.json"
+    if done.is_file():
+        return target
+    with _locked(root):
+        if done.is_file():
+            return target
+        loaded = load_model(spec, device="cpu", dtype=torch.float32)
+        with tempfile.TemporaryDirectory(prefix=".merge-", dir=root) as tmp:
+            build = Path(tmp) / "model"
+            loaded.model.save_pretrained(build, safe_serialization=True)
+            loaded.tokenizer.save_pretrained(build)
+            (build / "merged.json").write_text(json.dumps(
+                {"model": spec.model, "model_path": model_path, "adapter": str(spec.adapter),
+                 "adapter_weights_sha256": sha, "dtype": "float32", "merged_by": "models.loading.load_model"},
+                indent=2) + "\n", encoding="utf-8")
+            if target.exists():  # an incomplete copy (no merged.json)
+                import shutil
+
+                shutil.rmtree(target)
+            os.replace(build, target)
+    return target
+
+
+# One engine per served model folder, shared by the base and its LoRA adapters: {path: (LLM, lora enabled)}.
 _VLLM_ENGINES: dict[str, tuple[Any, bool]] = {}
 _VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
 class VLLMBackend(Backend):
+    """vLLM's offline ``LLM`` engine, on a CUDA GPU or (the ``vllm-cpu`` build) on the CPU.
+
+    A plain LoRA adapter (linear layers only) is served with a ``LoRARequest`` on the base model's
+    engine. An adapter vLLM's LoRA cannot apply as meant (``adapter_needs_merge``: embedding LoRA,
+    ``modules_to_save``) is merged once into a cached copy and that is served, without LoRA.
+    ``dtype``: bfloat16 by default (on a CPU too: vLLM's CPU kernels are bf16-first); "float32" on a CPU
+    gives the transformers backend's precision."""
+
     name = "vllm"
     default_batch_size = 512  # vLLM schedules its own batches; this only sets how often eval saves
 
-    def __init__(self, spec: ModelSpec, trust_remote_code: bool = False):
+    def __init__(self, spec: ModelSpec, trust_remote_code: bool = False, dtype: str | None = None,
+                 device: str | None = None, **engine_kwargs: Any):
         from models.loading import resolve_model_path, validate_adapter
 
         super().__init__(spec)
+        if device is None:
+            import torch
+
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        self.dtype = dtype or "bfloat16"
         self.model_path = resolve_model_path(spec.model)
+        self.served_path = self.model_path
         self.lora_request = None
+        self.merged_because: list[str] = []
         rank = 0
         if spec.adapter:
             adapter = validate_adapter(spec.adapter)
-            rank = int(json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get("r", 16))
-            from vllm.lora.request import LoRARequest
+            self.merged_because = adapter_needs_merge(adapter)
+            if self.merged_because:
+                self.served_path = str(merged_adapter_folder(spec, self.model_path))
+            else:
+                rank = int(json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get("r", 16))
+                from vllm.lora.request import LoRARequest
 
-            self.lora_request = LoRARequest(adapter.name, 1, str(adapter))  # (name, id, path)
-        self.llm = self._engine(rank, trust_remote_code)
+                self.lora_request = LoRARequest(adapter.name, 1, str(adapter))  # (name, id, path)
+        self.llm = self._engine(rank, trust_remote_code, engine_kwargs)
 
-    def _engine(self, rank: int, trust_remote_code: bool):
-        cached = _VLLM_ENGINES.get(self.model_path)
+    def _engine(self, rank: int, trust_remote_code: bool, engine_kwargs: dict):
+        key = f"{self.served_path}|{self.dtype}"
+        cached = _VLLM_ENGINES.get(key)
         if cached is not None and (cached[1] or not rank):
             return cached[0]
         from vllm import LLM
 
-        kwargs: dict[str, Any] = {"model": self.model_path, "dtype": "bfloat16", "trust_remote_code": trust_remote_code}
+        kwargs: dict[str, Any] = {"model": self.served_path, "dtype": self.dtype, "trust_remote_code": trust_remote_code,
+                                  **engine_kwargs}
         if rank:
             max_rank = next((r for r in _VLLM_LORA_RANKS if r >= rank), rank)
             kwargs.update(enable_lora=True, max_lora_rank=max_rank, max_loras=1)
@@ -291,7 +403,7 @@ class VLLMBackend(Backend):
             llm = LLM(**kwargs)
         except Exception as err:
             raise ModelLoadError(f"vLLM could not load {self.spec.model} ({type(err).__name__}: {err}).") from err
-        _VLLM_ENGINES[self.model_path] = (llm, bool(rank))
+        _VLLM_ENGINES[key] = (llm, bool(rank))
         return llm
 
     def info(self) -> dict:
@@ -299,8 +411,9 @@ class VLLMBackend(Backend):
         from models.loading import chat_template_hash
 
         return {"backend": self.name, "model": self.spec.model, "model_path": self.model_path,
-                "adapter": self.spec.adapter, "device": "cuda", "dtype": "bfloat16",
-                "chat_template_sha256": chat_template_hash(tokenizer)}
+                "adapter": self.spec.adapter, "served_path": self.served_path,
+                "adapter_served_as": ("merged copy" if self.merged_because else "LoRARequest") if self.spec.adapter else None,
+                "device": self.device, "dtype": self.dtype, "chat_template_sha256": chat_template_hash(tokenizer)}
 
     def generate(self, conversations, settings, batch_size=None):
         from vllm import SamplingParams
@@ -313,15 +426,25 @@ class VLLMBackend(Backend):
 
 
 def choose_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None) -> str:
-    """Which backend ``load_backend`` will use: ``heuristic``, ``vllm`` or ``transformers``."""
+    """Which backend ``load_backend`` will use: ``heuristic``, ``vllm`` or ``transformers``.
+
+    ``auto`` picks vLLM only with a CUDA GPU: on a CPU the transformers backend (and its lean streaming
+    decoder) stays the default even where vllm-cpu is installed (docs/models-and-eval.md, "vLLM on a CPU",
+    has the measurement). ``vllm`` asks for it: a GPU, or the CPU build of vLLM on a CPU."""
     if prefer not in BACKENDS:
         raise ModelLoadError(f"Unknown backend {prefer!r}; choose from {', '.join(BACKENDS)}.")
     if spec.is_heuristic:
         return "heuristic"
-    if prefer == "vllm" and not vllm_available():
-        raise ModelLoadError("The vLLM backend needs the vllm package and a CUDA GPU; use --backend transformers.")
-    if prefer in ("auto", "vllm") and device in (None, "cuda") and vllm_available():
+    if prefer == "vllm":
+        if not vllm_available(device):
+            raise ModelLoadError("The vLLM backend needs the vllm package and a CUDA GPU (or, on a CPU, the vllm-cpu "
+                                 "build: pip install -r requirements-vllm.txt); use --backend transformers.")
         return "vllm"
+    if prefer == "auto" and device in (None, "cuda") and importlib.util.find_spec("vllm") is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            return "vllm"
     return "transformers"
 
 
@@ -335,5 +458,5 @@ def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = Non
 
         return HeuristicBackend(spec)
     if kind == "vllm":
-        return VLLMBackend(spec, trust_remote_code=trust_remote_code)
+        return VLLMBackend(spec, trust_remote_code=trust_remote_code, device=device)
     return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code, gpu_method=gpu_method)

@@ -7,7 +7,7 @@
 #   bash scripts/gpu_grpo.sh start     copy the code to $WORK/repo, run the chain detached, return
 #   bash scripts/gpu_grpo.sh finish    wait for the chain (at most ~9 min), then results, logs and the adapter into $OUT
 #
-# Environment: WORK [/root/work]  GRPO_MIN [3]
+# Environment: WORK [/root/work]  GRPO_MIN [3]  GRPO_ARGS, EVAL_ARGS: extra flags (a CPU smoke run's small settings)
 set -uo pipefail
 WORK=${WORK:-/root/work}
 
@@ -22,12 +22,13 @@ from models.specs import resolve_preset
 m = load_model(resolve_preset("smollm2-135m").side("tuned"), device="cpu", dtype=torch.float32)
 m.model.save_pretrained(sys.argv[1]); m.tokenizer.save_pretrained(sys.argv[1])
 PY
+  # shellcheck disable=SC2086
   python3 training/grpo.py --config recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml --model_name_or_path "$W/merged" \
-    --output_dir "$W/grpo" --max_train_minutes "${GRPO_MIN:-3}" --save_strategy no >"$W/logs/grpo.log" 2>&1
+    --output_dir "$W/grpo" --max_train_minutes "${GRPO_MIN:-3}" --save_strategy no ${GRPO_ARGS:-} >"$W/logs/grpo.log" 2>&1
   python3 -m training.extract_lora --tuned "$W/grpo" --rank 64 --out "$W/grpo-r64" >"$W/logs/extract.log" 2>&1
   # shellcheck disable=SC2086
   python3 -m eval.run --model smollm2-135m-instruct --adapter "$W/grpo-r64" --split test,hard,names \
-    --run_name 'grpo-r64-{split}-greedy' $E >"$W/logs/eval.log" 2>&1
+    --run_name 'grpo-r64-{split}-greedy' $E ${EVAL_ARGS:-} >"$W/logs/eval.log" 2>&1
   echo ALLDONE >>"$W/logs/grpo.log"
 }
 

@@ -108,7 +108,7 @@ def idle_card(side) -> str:
 def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
     pool = pool or ModelPool(backend=config.backend, device=config.device)
     runs = Runs()
-    first = inputs.test_problem(0)
+    first = picker.problem("test", 0)
     first_table = inputs.problem_to_table(first)
     _, first_figure, first_html = solver_view(first)
     splits = picker.available_splits()
@@ -223,7 +223,7 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                                 )
                                 paste_btn = gr.Button("Read into the table", elem_id="paste-button")
                                 paste_examples = gr.Examples(
-                                    examples=[[about.QUICK_TEXT_EXAMPLE]] + [[inputs.test_problem(i).to_prompt()] for i in (1, 2, 3)],
+                                    examples=[[about.QUICK_TEXT_EXAMPLE]] + [[picker.problem("test", i).to_prompt()] for i in (1, 2, 3)],
                                     inputs=paste_box, outputs=load_outputs, fn=load_text, run_on_click=True,
                                     cache_examples=False, label="Examples (click to load)", api_name="load_example",
                                     example_labels=["a typed day"] + [f"test #{i}" for i in (1, 2, 3)],

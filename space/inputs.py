@@ -331,31 +331,6 @@ def file_to_problem(path: str | Path | None) -> Imported:
 # -- ready-made problems --------------------------------------------------------------------------
 
 
-def test_problem_choices() -> list[tuple[str, int]]:
-    """Dropdown choices for the canonical test split: a short label per row, the row index as value."""
-    from scheduler import load_problems
-
-    choices = []
-    for index, problem in enumerate(load_problems("test")):
-        first = problem.events[0].name
-        choices.append((f"test #{index}: {len(problem.events)} events, {first}...", index))
-    return choices
-
-
-def test_problem(index: int | str | None) -> Problem:
-    """Row ``index`` of the canonical test split (the problems the published results answered)."""
-    from scheduler import load_problems
-
-    problems = load_problems("test")
-    try:
-        index = int(index)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        raise SchedulerError("Pick a test problem from the list.") from None
-    if not 0 <= index < len(problems):
-        raise SchedulerError(f"There is no test problem #{index}; the split has {len(problems)}.")
-    return problems[index]
-
-
 def random_problem(seed: int | float | None, preset: str = "canonical") -> Problem:
     """A freshly generated problem (never one of the canonical test problems)."""
     from scheduler import generate_rows

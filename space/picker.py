@@ -53,7 +53,7 @@ def problem(split: str, index: int | str | None) -> Problem:
     try:
         index = int(index)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise SchedulerError("Pick a problem from the list.") from None
+        raise SchedulerError(f"Pick a {split} problem from the list.") from None
     if not 0 <= index < len(problems):
         raise SchedulerError(f"There is no {split} problem #{index}; the split has {len(problems)}.")
     return problems[index]

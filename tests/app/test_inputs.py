@@ -186,13 +186,15 @@ def test_ics_all_day_only(tmp_path):
 
 
 def test_test_and_generated_problems():
-    assert inputs.test_problem(5) == load_problems("test")[5]
-    choices = inputs.test_problem_choices()
+    from space import picker
+
+    assert picker.problem("test", 5) == load_problems("test")[5]
+    choices = picker.choices("test")
     assert len(choices) == 100 and choices[0][1] == 0 and "events" in choices[0][0]
     with pytest.raises(SchedulerError, match="no test problem #100"):
-        inputs.test_problem(100)
+        picker.problem("test", 100)
     with pytest.raises(SchedulerError, match="Pick a test problem"):
-        inputs.test_problem(None)
+        picker.problem("test", None)
     a, b = inputs.random_problem(7), inputs.random_problem(7)
     assert a == b and a not in load_problems("test")
     assert len(inputs.random_problem(7, "hard").events) >= 10

@@ -35,6 +35,9 @@ needs_vllm = pytest.mark.skipif(
 
 # A small KV cache (GiB) is plenty for a 135M model and three prompts; several engines live in one process.
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+# vLLM's own log handler would hold the stream pytest captures and closes: its shutdown messages at exit then
+# raise "I/O operation on closed file". Without it, its records go through pytest's logging like any other.
+os.environ.setdefault("VLLM_CONFIGURE_LOGGING", "0")
 
 
 def plain_lora_config(path: Path, **extra) -> Path:

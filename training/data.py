@@ -69,7 +69,7 @@ def problem_rows(source: str, num_problems: int, seed: int, hard_fraction: float
     return rows
 
 
-def sft_example(row: Mapping, think: str = "v2") -> dict:
+def sft_example(row: Mapping, think: str = scheduler.reference.DEFAULT_THINK) -> dict:
     """Conversational prompt-completion: the published prompt and the solver's reference answer (``think`` format)."""
     problem = scheduler.Problem.from_row(row)
     return {

@@ -162,15 +162,16 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
     if pending:
         load_start = time.perf_counter()
         key = (spec, args.backend, args.device, args.trust_remote_code, args.gpu_method)
-        backend = (backends or {}).get(key)
+        backend, hashes = (backends or {}).get(key, (None, None))
         if backend is None:
             backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code,
                                    gpu_method=args.gpu_method)
+            # hashed once per loaded model: the splits after the first reuse it and its hashes
+            hashes = {"model": weights_sha256(backend.info().get("model_path")), "adapter": weights_sha256(spec.adapter)}
             if backends is not None:
-                backends[key] = backend
+                backends[key] = (backend, hashes)
         batch_size = args.batch_size or backend.default_batch_size
         info = backend.info()
-        hashes = {"model": weights_sha256(info.get("model_path")), "adapter": weights_sha256(spec.adapter)}
         if config is not None and config.get("weights_sha256") not in (None, hashes):
             raise SchedulerError(
                 f"{out} was started with other weights (sha256 {config['weights_sha256']}, now {hashes}); "

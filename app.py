@@ -17,8 +17,8 @@ import sys
 
 import gradio as gr
 
+from models.backend import SamplingSettings
 from models.errors import ModelLoadError
-from models.generation import SamplingSettings
 from scheduler import SchedulerError, user_message
 from space import about, inputs, picker
 from space import leaderboard as board

@@ -35,9 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
 
+from models.backend import SamplingSettings  # noqa: E402
 from models.batch_generate import cut_at_eos  # noqa: E402
 from models.fast_decode import GreedyDecoder  # noqa: E402
-from models.generation import SamplingSettings, TransformersBackend  # noqa: E402
+from models.generation import TransformersBackend  # noqa: E402
 from models.specs import ModelSpec  # noqa: E402
 from scheduler import build_messages, load_problems, reference_answer  # noqa: E402
 

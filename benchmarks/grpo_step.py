@@ -1,18 +1,19 @@
 """GRPO step time (issue 6, target 2; issue 8): ``training/grpo.py`` runs a few optimizer steps per setting.
 
     python benchmarks/grpo_step.py --init-adapter checkpoints/smollm2-135m-scheduler
-    python benchmarks/grpo_step.py --methods static --gpus 1 2 --steps 8      # 1 GPU against 2 (DDP)
+    python benchmarks/grpo_step.py --methods loop --gpus 1 2 --steps 8        # 1 GPU against 2 (DDP)
     python benchmarks/grpo_step.py --from-logs --out DIR                      # figures of runs already in DIR
 
 Each run is the SmolLM2 GRPO recipe with 128 completions per optimizer step (16 problems x 8), up to
 ``--max-completion-length`` (512) new tokens each, one generation round per optimizer step (on-policy),
 ``--steps`` steps, no checkpoints. The time of a step comes from ``training_log.jsonl`` (``elapsed_s`` of
 consecutive steps). The first step also pays for compiling and capturing graphs, so it is reported apart;
-"step_s" is the median of the others. Rollouts through ``models.batch_generate`` (static, loop) also log
-their own time (``timing/rollout_s``): "rollout_s" is its median after the first step and "rest_s" the
-median of the remainder (the policy's forward and backward, rewards, TRL's bookkeeping). The LoRA policy
-generates itself; ``loop-merged`` / ``static-merged`` time a merged copy of it generating instead
-(``rollout_merged``). With ``--gpus 2`` the same 128 completions are split over two processes
+"step_s" is the median of the others. ``loop`` rollouts (``training.rollouts``) also log their own time
+(``timing/rollout_s``): "rollout_s" is its median after the first step and "rest_s" the median of the
+remainder (the policy's forward and backward, rewards, TRL's bookkeeping). ``loop-bf16`` / ``loop-fp32``
+are ``loop`` with ``rollout_dtype`` bfloat16 / float32: a full fp32 model generating through a bf16 copy of
+itself, or itself (give ``--recipe`` the full recipe and ``--model`` a full checkpoint); plain ``loop``
+keeps the recipe's own setting. With ``--gpus 2`` the same 128 completions are split over two processes
 (``accelerate launch`` with ``recipes/accelerate_configs/ddp.yaml``, unchanged).
 """
 
@@ -31,9 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 RECIPE = "recipes/SmolLM2-135M-Instruct/grpo/config.yaml"
-# A benchmark method is a rollout_method; "-merged" adds rollout_merged: a merged copy of the LoRA policy
-# generates (training.rollout_weights) instead of the policy itself.
-METHODS = ["plain", "static", "loop", "continuous", "static-merged", "loop-merged"]
+# A benchmark method is a rollout_method, optionally with a rollout_dtype ("loop-bf16": bfloat16).
+METHODS = ["plain", "loop", "loop-bf16", "loop-fp32"]
+DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
 
 
 def command(method: str, gpus: int, args, out: Path) -> list[str]:
@@ -47,13 +48,15 @@ def command(method: str, gpus: int, args, out: Path) -> list[str]:
                   "recipes/accelerate_configs/ddp.yaml", "--num_processes", str(gpus)]
     flags = {
         "config": args.recipe, "output_dir": str(out), "max_steps": args.steps,
-        "rollout_method": method.removesuffix("-merged"), "rollout_merged": method.endswith("-merged"),
+        "rollout_method": method.split("-")[0],
         "per_device_train_batch_size": per_device, "gradient_accumulation_steps": accumulation,
         "steps_per_generation": accumulation, "num_generations": 8,
         "max_completion_length": args.max_completion_length, "save_strategy": "no", "max_train_minutes": 9,
         "num_train_problems": max(64, args.steps * args.completions // 8), "learning_rate": args.learning_rate,
         "seed": args.seed,
     }
+    if "-" in method:
+        flags["rollout_dtype"] = DTYPES[method.split("-")[1]]
     if args.init_adapter:
         flags["init_adapter"] = args.init_adapter
     if args.model:
@@ -71,7 +74,7 @@ def step_times(out: Path) -> dict:
     elapsed = [r["elapsed_s"] for r in records]
     steps = [b - a for a, b in zip([0.0] + elapsed, elapsed)]
     rewards = [round(r.get("reward", float("nan")), 4) for r in records]
-    rollouts = [r["timing/rollout_s"] for r in records if "timing/rollout_s" in r]  # static/loop rollouts log it
+    rollouts = [r["timing/rollout_s"] for r in records if "timing/rollout_s" in r]  # loop rollouts log it
     split = {}
     if len(rollouts) == len(steps) > 1:
         split = {"rollout_times_s": [round(x, 2) for x in rollouts],
@@ -113,7 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
     runs = {}
     if args.from_logs:
         for out in sorted(p for p in Path(args.out).iterdir() if (p / "training_log.jsonl").is_file()):
-            method, _, gpus = out.name.rpartition("-")  # e.g. loop-merged-1gpu
+            method, _, gpus = out.name.rpartition("-")  # e.g. loop-bf16-1gpu
             runs[out.name] = {"gpus": int(gpus.removesuffix("gpu")) if gpus.endswith("gpu") else None,
                               "method": method, "from_logs": True, **step_times(out)}
     for gpus in ([] if args.from_logs else args.gpus):

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "2")  # GiB; plenty for a 135M model
 
 from eval.results import device_description, git_state, library_versions  # noqa: E402
-from models.generation import SamplingSettings, TransformersBackend, VLLMBackend  # noqa: E402
+from models.backend import SamplingSettings  # noqa: E402
+from models.generation import TransformersBackend, VLLMBackend  # noqa: E402
 from models.specs import ModelSpec  # noqa: E402
 from scheduler import build_messages, load_problems, reference_answer, score_completion  # noqa: E402
 

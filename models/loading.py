@@ -1,8 +1,16 @@
-"""Turn a ``ModelSpec`` into a tokenizer and a causal LM, safely and with clear errors.
+"""The one loading path for the app, eval and training: tokenizers and causal LMs, safely and with clear errors.
 
-Safety: weights load from safetensors only (``use_safetensors=True``) and no repository code runs
-unless a caller passes ``trust_remote_code=True`` on purpose. Precision: bf16 on a GPU, fp32 on a CPU.
-Tokenizers pad on the left, as batched generation needs.
+- ``load_causal_lm``: a causal LM from a resolved folder or hub id; every project model is loaded
+  through it (``load_model`` below for the app and eval, ``training.common.load_model`` for SFT and GRPO,
+  ``training.extract_lora``).
+- ``load_tokenizer``: the tokenizer, with a pad token and a chat template (checked).
+- ``load_model``: a ``ModelSpec`` (model + optional adapter) ready to generate.
+
+Safety: weights load from safetensors only (``use_safetensors=True``; a folder holding its weights only
+as pickle is refused before anything is read) and no repository code runs unless a caller passes
+``trust_remote_code=True`` on purpose. Precision (``load_model``): bf16 on a GPU, fp32 on a CPU.
+Tokenizers pad on the left, as batched generation (and GRPO's rollouts) need, unless the caller asks
+for the right (SFT).
 
 A LoRA adapter (a folder saved by peft: ``adapter_config.json`` + ``adapter_model.safetensors``) is
 loaded with ``PeftModel.from_pretrained`` on the fp32 base and merged, then cast: the merged weights
@@ -42,17 +50,7 @@ def resolve_model_path(model: str) -> str:
         return str(ensure_smollm2())
     path = Path(model).expanduser()
     if path.is_dir():
-        if not (path / "config.json").is_file():
-            raise ModelLoadError(f"The folder {model} has no config.json; it is not a transformers model checkpoint.")
-        pickled = sorted(
-            p.name for p in path.iterdir() if p.name.startswith(PICKLE_WEIGHT_PREFIXES) and p.suffix in PICKLE_WEIGHT_SUFFIXES
-        )
-        if pickled and not any(path.glob("*.safetensors")):
-            raise ModelLoadError(
-                f"The folder {model} holds its weights only as {', '.join(pickled[:3])} (pickle, which can run code "
-                "when loaded); only safetensors weights are loaded. Convert them once where you trust the file: "
-                "save_pretrained writes safetensors."
-            )
+        check_model_folder(path, model)
         return str(path)
     looks_like_path = model.startswith((".", "/", "~")) or model.count("/") > 1 or path.exists()
     if looks_like_path or not _HUB_ID_RE.match(model):
@@ -61,6 +59,22 @@ def resolve_model_path(model: str) -> str:
             f"'Qwen/Qwen2.5-Coder-7B-Instruct'); '{SMOLLM2_ALIAS}' is the embedded base model."
         )
     return model
+
+
+def check_model_folder(path: Path, model: str | None = None) -> None:
+    """Refuse a folder that is not a transformers checkpoint or holds its weights only as pickle."""
+    model = model or str(path)
+    if not (path / "config.json").is_file():
+        raise ModelLoadError(f"The folder {model} has no config.json; it is not a transformers model checkpoint.")
+    pickled = sorted(
+        p.name for p in path.iterdir() if p.name.startswith(PICKLE_WEIGHT_PREFIXES) and p.suffix in PICKLE_WEIGHT_SUFFIXES
+    )
+    if pickled and not any(path.glob("*.safetensors")):
+        raise ModelLoadError(
+            f"The folder {model} holds its weights only as {', '.join(pickled[:3])} (pickle, which can run code "
+            "when loaded); only safetensors weights are loaded. Convert them once where you trust the file: "
+            "save_pretrained writes safetensors."
+        )
 
 
 def validate_adapter(adapter: str | os.PathLike) -> Path:
@@ -111,15 +125,26 @@ def _unavailable(model: str, err: Exception) -> ModelLoadError:
     )
 
 
-def load_tokenizer(model_path: str, trust_remote_code: bool = False) -> Any:
-    """The model's tokenizer, padding on the left, with a pad token and a chat template."""
+PADDING_SIDES = ("left", "right")
+
+
+def load_tokenizer(model_path: str, trust_remote_code: bool = False, padding_side: str = "left") -> Any:
+    """The model's tokenizer with a pad token and a chat template, padding on ``padding_side``.
+
+    Left (the default) for generation: batched eval and app requests, GRPO's rollouts. SFT pads on
+    the right. A tokenizer without a chat template is refused: every prompt here is a chat.
+    """
     from transformers import AutoTokenizer
 
+    if padding_side not in PADDING_SIDES:
+        raise ValueError(f"padding_side must be 'left' or 'right', not {padding_side!r}.")
     try:
-        tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left", trust_remote_code=trust_remote_code)
+        tokenizer = AutoTokenizer.from_pretrained(
+            model_path, padding_side=padding_side, trust_remote_code=trust_remote_code
+        )
     except Exception as err:  # OSError, hub errors, bad files: all mean "cannot load this model"
         raise _unavailable(model_path, err) from err
-    tokenizer.padding_side = "left"
+    tokenizer.padding_side = padding_side  # a saved tokenizer_config may say otherwise
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     if not tokenizer.chat_template:
@@ -130,6 +155,43 @@ def load_tokenizer(model_path: str, trust_remote_code: bool = False) -> Any:
 def chat_template_hash(tokenizer: Any) -> str:
     """sha256 of the chat template: two runs with the same hash saw the same prompts."""
     return hashlib.sha256((tokenizer.chat_template or "").encode("utf-8")).hexdigest()
+
+
+def load_causal_lm(
+    model_path: str,
+    dtype: Any,
+    *,
+    attn_implementation: str | None = None,
+    revision: str | None = None,
+    quantization_config: Any = None,
+    device_map: Any = None,
+    trust_remote_code: bool = False,
+) -> Any:
+    """The causal LM in ``model_path`` (a folder or hub id, as ``resolve_model_path`` returns it).
+
+    Safetensors only: a folder whose weights exist only as pickle is refused before anything is read,
+    and ``use_safetensors=True`` makes transformers refuse pickle weights anywhere else. ``dtype``: a
+    torch dtype or "auto". The keyword arguments go to ``from_pretrained`` as given (None: its default);
+    ``device_map`` None loads on the CPU. Any failure is a ``ModelLoadError`` that says why.
+    """
+    from transformers import AutoModelForCausalLM
+
+    path = Path(model_path).expanduser()
+    if path.is_dir():
+        check_model_folder(path, model_path)
+    optional = {"attn_implementation": attn_implementation, "revision": revision,
+                "quantization_config": quantization_config}
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            model_path,
+            dtype=dtype,
+            device_map=device_map,
+            use_safetensors=True,
+            trust_remote_code=trust_remote_code,
+            **{k: v for k, v in optional.items() if v is not None},
+        )
+    except Exception as err:
+        raise _unavailable(model_path, err) from err
 
 
 @dataclass
@@ -163,7 +225,6 @@ def load_model(
 ) -> LoadedModel:
     """Tokenizer + causal LM (+ merged LoRA adapter) for ``spec``, in eval mode on ``device``."""
     import torch
-    from transformers import AutoModelForCausalLM
 
     if spec.is_heuristic:
         raise ModelLoadError(f"{spec.model} is a rule, not a model; use models.generation.load_backend for it.")
@@ -172,17 +233,13 @@ def load_model(
     device = pick_device(device)
     dtype = dtype or default_dtype(device)
     tokenizer = load_tokenizer(model_path, trust_remote_code)
-    try:
-        model = AutoModelForCausalLM.from_pretrained(
-            model_path,
-            # An adapter merges in fp32, then the result is cast once.
-            dtype=torch.float32 if adapter else dtype,
-            device_map=None if adapter else device,  # straight onto the GPU when nothing merges first
-            use_safetensors=True,
-            trust_remote_code=trust_remote_code,
-        )
-    except Exception as err:
-        raise _unavailable(model_path, err) from err
+    model = load_causal_lm(
+        model_path,
+        # An adapter merges in fp32, then the result is cast once.
+        torch.float32 if adapter else dtype,
+        device_map=None if adapter else device,  # straight onto the GPU when nothing merges first
+        trust_remote_code=trust_remote_code,
+    )
     if adapter is not None:
         from peft import PeftModel
 

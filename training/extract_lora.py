@@ -17,7 +17,7 @@ import json
 import sys
 from pathlib import Path
 
-from models.loading import resolve_model_path
+from models.loading import load_causal_lm, load_tokenizer, resolve_model_path
 
 LINEAR_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -53,14 +53,13 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
     """Write the adapter to ``out`` (bf16 safetensors, tokenizer alongside); returns a report of what was kept."""
     import torch
     from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from training.common import convert_adapter_to_bf16, hub_id
 
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-    load = dict(dtype=torch.float32, use_safetensors=True, trust_remote_code=False)
-    base_model = AutoModelForCausalLM.from_pretrained(resolve_model_path(base), **load)
-    tuned_model = AutoModelForCausalLM.from_pretrained(tuned, **load)
+    tuned_path = resolve_model_path(str(tuned))  # a checked folder: safetensors weights, as the base's
+    base_model = load_causal_lm(resolve_model_path(base), torch.float32)
+    tuned_model = load_causal_lm(tuned_path, torch.float32)
     tuned_state = tuned_model.state_dict()
     tied = bool(getattr(base_model.config, "tie_word_embeddings", False))
     targets = list(LINEAR_MODULES) + ["embed_tokens"] + ([] if tied else ["lm_head"])
@@ -100,7 +99,7 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
     # save_embedding_layers=False: the embedding's low-rank factors only, not a full copy of the matrix (56 MB)
     model.save_pretrained(out, safe_serialization=True, save_embedding_layers=False)
     convert_adapter_to_bf16(out)
-    AutoTokenizer.from_pretrained(tuned).save_pretrained(out)
+    load_tokenizer(tuned_path).save_pretrained(out)  # the fine-tune's, chat template checked; pads on the left
     values = sorted(energy.values())
     report = {
         "base": base, "tuned": str(tuned), "rank": rank, "matrices": len(values),

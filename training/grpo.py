@@ -6,17 +6,16 @@ The reward functions read the dataset columns ``events``, ``priority_events`` an
 prompts are the published system + user messages (``scheduler.build_messages``).
 
 Generation: vLLM when ``use_vllm`` is set and vllm is installed (``use_vllm`` is switched off with a
-warning when vllm is missing). Otherwise rollouts go through ``models.batch_generate``, as eval does:
+warning when vllm is missing). Otherwise ``rollout_method`` decides:
 
-- ``rollout_method: loop``: our own decode loop, ``models.decode_loop``;
-- ``static``: ``generate`` with a static KV cache;
+- ``loop`` (the default): ``training.rollouts`` through TRL's ``rollout_func`` hook, decoding with our
+  decode loop (``models.decode_loop``, a CUDA graph on a GPU), the routine eval measures; each step logs
+  its generation time as ``timing/rollout_s``. ``rollout_dtype: bfloat16`` makes an fp32 full fine-tune
+  generate through a bf16 copy of itself, refreshed before every rollout.
 - ``plain``: TRL's own ``generate``.
 
-``loop`` and ``static`` compile the decode step into CUDA graphs on a GPU. The LoRA policy being trained
-is what generates, so rollouts always use the current weights (``rollout_merged: true`` generates with
-a merged copy refreshed before every rollout instead; measured slower, so off by default). Each step logs its generation time as
-``timing/rollout_s``. ``--use_unsloth`` loads the model through unsloth (4-bit, its LoRA kernels) when
-unsloth is installed.
+The model being trained is what generates, so rollouts always use the current weights.
+``--use_unsloth`` loads the model through unsloth (4-bit, its LoRA kernels) when unsloth is installed.
 
 One GPU (135M, after SFT):
     python training/grpo.py --config recipes/SmolLM2-135M-Instruct/grpo/config.yaml \
@@ -71,120 +70,23 @@ class GRPOScriptArguments(TrainScriptArguments):
     log_samples: int = field(default=2, metadata={"help": "Sample completions per step in training_log.jsonl."})
     rollout_method: str = field(
         default="loop",
-        metadata={
-            "help": "Rollouts without vLLM, through models.batch_generate: loop (our decode loop), static (generate "
-            "with a static KV cache; both compiled into CUDA graphs on a GPU), plain (TRL's generate) or continuous "
-            "(transformers' continuous batching)."
-        },
+        metadata={"help": "Rollouts without vLLM: loop (our decode loop through TRL's rollout_func, "
+                  "training.rollouts) or plain (TRL's own generate)."},
     )
-    rollout_merged: bool = field(
-        default=False,
-        metadata={
-            "help": "static/loop rollouts of a LoRA model decode with a merged copy of the weights, refreshed from the "
-            "live adapter before every rollout (training.rollout_weights). Off by default: on the H100 its rollouts "
-            "took 8.75 s against 4.01 s for the LoRA model itself (benchmarks/RESULTS.md); why is not yet profiled."
-        },
+    rollout_dtype: str | None = field(
+        default=None,
+        metadata={"help": "loop rollouts of a full (not LoRA) model: generate through a copy in this dtype "
+                  "(bfloat16, float16 or float32), refreshed from the live weights before every rollout."},
     )
-    rollout_bucket: int = field(
-        default=128, metadata={"help": "static rollouts: prompts are left-padded to a multiple of this (fewer compiles)."}
-    )
+
+
+ROLLOUT_METHODS = ("loop", "plain")
 
 
 def make_parser():
     from trl import GRPOConfig, ModelConfig, TrlParser
 
     return TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig))
-
-
-def trainer_class(rollout_method: str = "loop", rollout_bucket: int = 128, rollout_merged: bool = False):
-    """TRL's GRPOTrainer with rollouts from ``models.batch_generate`` (the same code eval measures).
-
-    Only the text-only, no-vLLM path changes; TRL's own paths (vLLM, paged, multimodal, tools) stay as
-    they are. The model that generates is the unwrapped training model, adapter included, so a rollout
-    always uses the weights of the current step. With ``rollout_merged`` a LoRA model generates through a
-    merged copy of itself (``training.rollout_weights``), refreshed from the live adapter before each rollout.
-    """
-    from trl import GRPOTrainer
-
-    from models.batch_generate import METHODS
-
-    if rollout_method not in METHODS:
-        raise ValueError(f"rollout_method must be one of {', '.join(METHODS)}, not {rollout_method!r}.")
-
-    class SchedulerGRPOTrainer(GRPOTrainer):
-        prompt_width = 0  # the widest prompt seen so far (tokens): every static rollout batch is padded to it
-        _merged = None  # training.rollout_weights.MergedCopy of the policy; False once it proved unusable
-
-        def __init__(self, *args, **kwargs):
-            super().__init__(*args, **kwargs)
-            # Measured on 2 H100s: each new prompt width recompiled the decode step, making 2 of 8 steps
-            # take ~100 s instead of ~25 s. Padding every batch to the dataset's longest prompt gives one shape.
-            if rollout_method in ("static", "loop") and self.train_dataset is not None and "prompt" in self.train_dataset.column_names:
-                self.prompt_width = max(
-                    (len(self._prompt_token_ids(p)) for p in self.train_dataset["prompt"]), default=0
-                )
-
-        def _prompt_token_ids(self, prompt) -> list[int]:
-            tok = self._tokenizer
-            if isinstance(prompt, list):  # conversational: the chat template, as TRL renders it
-                text = tok.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
-                return tok(text, add_special_tokens=False)["input_ids"]
-            return tok(prompt)["input_ids"]
-
-        def _rollout_model(self, policy):
-            """What generates: ``policy``, or its merged copy with the current adapter weights."""
-            from peft import PeftModel
-
-            if not rollout_merged or self._merged is False or not isinstance(policy, PeftModel):
-                return policy
-            if self._merged is None or self._merged.policy is not policy:
-                from training.rollout_weights import MergedCopy
-
-                try:
-                    self._merged = MergedCopy(policy)
-                except ValueError as err:
-                    warnings.warn(f"Rollouts use the unmerged LoRA model: no merged copy ({err}).")
-                    self._merged = False
-                    return policy
-            return self._merged.refresh()
-
-        def _generate_single_turn(self, prompt_ids, images, multimodal_fields, num_generations, has_tool_images=False):
-            if (rollout_method == "plain" or self.use_vllm or self.use_transformers_continuous_batching
-                    or multimodal_fields or (images is not None and any(i is not None for i in images))):
-                return super()._generate_single_turn(
-                    prompt_ids, images, multimodal_fields, num_generations, has_tool_images
-                )
-            import time
-
-            import torch
-            from trl.models import unwrap_model_for_generation
-
-            started = time.perf_counter()
-            self.prompt_width = max([self.prompt_width] + [len(p) for p in prompt_ids])
-
-            from models.batch_generate import generate_ids
-
-            with (
-                unwrap_model_for_generation(
-                    self.model_wrapped, self.accelerator, gather_deepspeed3_params=self.args.ds3_gather_for_generation,
-                    generation_kwargs=self.generation_kwargs,
-                    gradient_checkpointing_kwargs=self.args.gradient_checkpointing_kwargs,
-                ) as unwrapped_model,
-                torch.no_grad(),
-                self._dist.summon_full_params(self.model_wrapped, recurse=False),
-            ):
-                completion_ids = generate_ids(
-                    self._rollout_model(unwrapped_model), prompt_ids, self.generation_config, method=rollout_method,
-                    bucket=rollout_bucket, pad_id=self._tokenizer.pad_token_id, min_width=self.prompt_width,
-                )
-            if torch.cuda.is_available():
-                torch.cuda.synchronize()
-            # Logged per step (training_log.jsonl: timing/rollout_s): how much of a step is generation.
-            self._metrics["train" if self.model.training else "eval"]["timing/rollout_s"].append(
-                time.perf_counter() - started)
-            return completion_ids, None
-
-    return SchedulerGRPOTrainer
 
 
 def load_reward_funcs(names: list[str] | None, mode: str) -> list:
@@ -211,7 +113,8 @@ def build_model(script_args, training_args, model_args, base_path: str):
     """(model, peft_config, tokenizer): unsloth, a PeftModel resumed from ``init_adapter``, or base + new LoRA."""
     from trl import get_peft_config
 
-    from training.common import load_model, load_tokenizer
+    from models.loading import load_tokenizer
+    from training.common import load_model
 
     if script_args.use_unsloth:
         if importlib.util.find_spec("unsloth") is None:
@@ -240,7 +143,7 @@ def build_model(script_args, training_args, model_args, base_path: str):
         tokenizer.padding_side = "left"
         return model, None, tokenizer
 
-    tokenizer = load_tokenizer(base_path, padding_side="left")
+    tokenizer = load_tokenizer(base_path, padding_side="left")  # rollouts generate: prompts padded on the left
     model = load_model(base_path, model_args)
     if script_args.init_adapter:
         from peft import PeftModel
@@ -274,7 +177,11 @@ def main(argv: list[str] | None = None) -> dict:
     script_args, training_args, model_args = make_parser().parse_args_and_config(argv)
 
     from datasets import Dataset
+    from trl import GRPOTrainer
     from trl.import_utils import is_vllm_available
+
+    from training.log import SampleRecorder
+    from training.rollouts import Rollouts, timing_callback
 
     from training.common import prepare_run, train_and_save
     from training.data import grpo_example
@@ -286,18 +193,30 @@ def main(argv: list[str] | None = None) -> dict:
     dataset = Dataset.from_list([grpo_example(r) for r in rows])
     reward_funcs = load_reward_funcs(script_args.reward_funcs, script_args.reward_mode)
 
+    if script_args.rollout_method not in ROLLOUT_METHODS:
+        raise ValueError(f"rollout_method must be one of {', '.join(ROLLOUT_METHODS)}, not {script_args.rollout_method!r}.")
+    rollouts = None
+    if script_args.rollout_method == "loop" and not training_args.use_vllm:
+        rollouts = Rollouts(script_args.rollout_dtype)
+    recorder = SampleRecorder()  # the step log's sample completions, as the reward functions saw them
+
     model, peft_config, tokenizer = build_model(script_args, training_args, model_args, base_path)
-    trainer = trainer_class(script_args.rollout_method, script_args.rollout_bucket, script_args.rollout_merged)(
+    trainer = GRPOTrainer(
         model=model,
-        reward_funcs=reward_funcs,
+        reward_funcs=[recorder.wrap(f) for f in reward_funcs],
         args=training_args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=peft_config,
+        rollout_func=rollouts,
+        callbacks=[timing_callback(rollouts)] if rollouts else None,
     )
     return train_and_save(
         trainer, stage="grpo", script_args=script_args, training_args=training_args, model_args=model_args,
-        rows=rows, extra={"reward_funcs": list(trainer.reward_func_names), "rollout_method": script_args.rollout_method},
+        rows=rows, recorder=recorder,
+        extra={"reward_funcs": list(trainer.reward_func_names),
+               "rollouts": "vllm" if training_args.use_vllm else script_args.rollout_method,
+               "rollout_dtype": script_args.rollout_dtype if rollouts else None},
     )
 
 

@@ -66,18 +66,44 @@ def _text(message: Any) -> str:
     return str(message)
 
 
-def make_log_callback(output_dir: str, num_samples: int = 2, max_chars: int = 1500):
-    """A TrainerCallback writing ``training_log.jsonl`` on the main process; call ``.attach(trainer)``.
+class SampleRecorder:
+    """The latest generation batch as the reward functions saw it: prompts, completions, each function's rewards.
 
-    Attaching the trainer lets GRPO records include sample completions (read from the trainer's
-    completion buffer, the same one ``log_completions`` prints from).
+    ``wrap`` returns a reward function that records what it was called with and returned (name and
+    signature kept, so TRL logs it under the same name); the step log's samples are read from here.
+    """
+
+    def __init__(self):
+        self.prompts: list = []
+        self.completions: list = []
+        self.rewards: dict[str, list] = {}
+
+    def wrap(self, func: Any) -> Any:
+        import functools
+
+        @functools.wraps(func)
+        def recorded(prompts=None, completions=None, **kwargs):
+            rewards = func(prompts=prompts, completions=completions, **kwargs)
+            if completions is not self.completions:  # a new batch (every function gets the same list)
+                self.prompts, self.completions, self.rewards = list(prompts or []), completions, {}
+            self.rewards[func.__name__] = list(rewards)
+            return rewards
+
+        return recorded
+
+
+def make_log_callback(output_dir: str, num_samples: int = 2, max_chars: int = 1500,
+                      recorder: SampleRecorder | None = None):
+    """A TrainerCallback writing ``training_log.jsonl`` on the main process.
+
+    With a ``recorder`` (GRPO: its reward functions wrapped by it), each record that follows a new
+    generation batch carries ``num_samples`` of its completions with their rewards.
     """
     from transformers import TrainerCallback
 
     class TrainingLogCallback(TrainerCallback):
         def __init__(self):
             self.path = Path(output_dir) / LOG_NAME
-            self.trainer = None
             self.last_batch = None  # the completions last sampled: a batch is reused across steps
             self.offset_s = 0.0
             self.start = time.monotonic()
@@ -85,11 +111,6 @@ def make_log_callback(output_dir: str, num_samples: int = 2, max_chars: int = 15
         def elapsed_s(self) -> float:
             """Training wall time so far, earlier sessions of a resumed run included."""
             return self.offset_s + time.monotonic() - self.start
-
-        def attach(self, trainer) -> "TrainingLogCallback":
-            self.trainer = trainer
-            trainer.add_callback(self)
-            return self
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.start = time.monotonic()
@@ -114,16 +135,14 @@ def make_log_callback(output_dir: str, num_samples: int = 2, max_chars: int = 15
                 f.write(json.dumps(record, ensure_ascii=False) + "\n")
 
         def _samples(self) -> list[dict]:
-            buffers = getattr(self.trainer, "_logs", None)  # GRPOTrainer's latest generation batch
-            if not buffers or not buffers.get("completion"):
+            if recorder is None or not recorder.completions:
                 return []
-            completions = list(buffers["completion"])
+            completions = list(recorder.completions)
             batch_id = hash(tuple(_text(c) for c in completions))
             if batch_id == self.last_batch:  # no new generation since the last record
                 return []
             self.last_batch = batch_id
-            prompts = list(buffers.get("prompt", []))
-            rewards = {name: list(vals) for name, vals in buffers.get("rewards", {}).items()}
+            prompts = recorder.prompts
             n = len(completions)
             picks = sorted({round(i * (n - 1) / max(num_samples - 1, 1)) for i in range(min(num_samples, n))})
             out = []
@@ -133,7 +152,7 @@ def make_log_callback(output_dir: str, num_samples: int = 2, max_chars: int = 15
                     {
                         "problem": problem.split("---\n\n", 1)[-1][-max_chars:],
                         "completion": _text(completions[i])[:max_chars],
-                        "rewards": {k: _clean(v[i]) for k, v in rewards.items() if i < len(v)},
+                        "rewards": {k: _clean(v[i]) for k, v in recorder.rewards.items() if i < len(v)},
                     }
                 )
             return out

@@ -28,6 +28,10 @@ if __package__ in (None, ""):  # run as a file: make the project importable
 
 from training.common import TrainScriptArguments  # noqa: E402  (light: no torch at import)
 
+# SFT's tokenizer pads on the right, as TRL's collator pads training rows; it is saved with the adapter
+# (every inference load pads on the left anyway). GRPO's pads on the left: its rollouts generate.
+PADDING_SIDE = "right"
+
 
 @dataclass
 class SFTScriptArguments(TrainScriptArguments):
@@ -71,12 +75,13 @@ def main(argv: list[str] | None = None) -> dict:
     from datasets import Dataset
     from trl import SFTTrainer, get_peft_config
 
-    from training.common import load_model, load_tokenizer, prepare_run, train_and_save
+    from models.loading import load_tokenizer
+    from training.common import load_model, prepare_run, train_and_save
     from training.data import sft_example
 
     base_path, rows = prepare_run(script_args, training_args, model_args)
     examples = [sft_example(r, script_args.think_format) for r in rows]
-    tokenizer = load_tokenizer(base_path)
+    tokenizer = load_tokenizer(base_path, padding_side=PADDING_SIDE)
     longest = check_lengths(examples, tokenizer, training_args.max_length, script_args.length_check_examples)
     if training_args.process_index == 0:
         print(f"{len(examples)} SFT examples; longest checked: {longest} tokens (max_length {training_args.max_length})")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 import app
-from models.generation import SamplingSettings
+from models.backend import SamplingSettings
 from models.specs import ModelSpec
 from scheduler import Problem, user_message
 from space import inputs

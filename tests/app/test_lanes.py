@@ -2,7 +2,7 @@
 
 import pytest
 
-from models.generation import SamplingSettings
+from models.backend import SamplingSettings
 from models.specs import ModelSpec
 from scheduler import load_problems
 from space.config import Side

@@ -37,7 +37,7 @@ def test_models_requested_at_once_all_load_whole(tiny_llama, tmp_path):
 
 def test_a_lane_shows_loading_then_waits_for_a_busy_model(tiny_llama):
     """First use: the lane says what it is loading; a model busy with another request: the lane says so."""
-    from models.generation import SamplingSettings
+    from models.backend import SamplingSettings
     from scheduler import parse_problem
     from space.config import Side
     from space.lanes import run_lane
@@ -61,7 +61,7 @@ def test_a_lane_shows_loading_then_waits_for_a_busy_model(tiny_llama):
 
 
 def test_stop_ends_a_lane_with_a_stopped_card(tiny_llama):
-    from models.generation import SamplingSettings
+    from models.backend import SamplingSettings
     from scheduler import parse_problem
     from space.config import Side
     from space.lanes import run_lane

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gpu_decode_profile  # noqa: E402
-import gpu_generation  # noqa: E402
+import batch_generation  # noqa: E402
 import grpo_step  # noqa: E402
 
 
@@ -39,15 +39,15 @@ def test_decode_profile_runs_the_decode_loop_rows_on_cpu(tmp_path):
 
 
 def test_grpo_step_reads_step_times_back_from_logs(tmp_path):
-    run = tmp_path / "static-2gpu"
+    run = tmp_path / "plain-2gpu"
     run.mkdir()
     records = [{"step": i + 1, "elapsed_s": t, "loss": 0.1, "reward": 50.0 + i, "completions/mean_length": 400.0}
                for i, t in enumerate([70.0, 82.0, 95.0, 108.0])]
     (run / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
     (run / "training_summary.json").write_text(json.dumps({"device": "2 x test GPU", "versions": {"torch": "x"}}))
     report = grpo_step.main(["--from-logs", "--out", str(tmp_path), "--json", str(tmp_path / "r.json")])
-    figures = report["runs"]["static-2gpu"]
-    assert figures["gpus"] == 2 and figures["method"] == "static" and figures["from_logs"]
+    figures = report["runs"]["plain-2gpu"]
+    assert figures["gpus"] == 2 and figures["method"] == "plain" and figures["from_logs"]
     assert figures["step_times_s"] == [70.0, 12.0, 13.0, 13.0]
     assert figures["first_step_s"] == 70.0 and figures["step_s"] == 13.0
     assert report["device"] == "2 x test GPU"  # the machine that ran it, not this one
@@ -70,13 +70,28 @@ def test_grpo_step_refuses_batches_that_do_not_split(tmp_path):
     args = grpo_step.argparse.Namespace(per_device=48, completions=128, recipe="r", steps=1, max_completion_length=8,
                                         learning_rate=1e-5, seed=1, init_adapter=None, model=None, extra=[])
     with pytest.raises(SystemExit, match="do not split"):
-        grpo_step.command("static", 1, args, tmp_path)
+        grpo_step.command("loop", 1, args, tmp_path)
 
 
-def test_gpu_generation_says_it_needs_a_gpu():
-    import torch
+def test_grpo_step_commands_name_the_rollout_settings(tmp_path):
+    args = grpo_step.argparse.Namespace(per_device=32, completions=128, recipe="r", steps=3, max_completion_length=8,
+                                        learning_rate=1e-5, seed=1, init_adapter=None, model="m", extra=[])
+    bf16 = grpo_step.command("loop-bf16", 1, args, tmp_path)
+    assert bf16[bf16.index("--rollout_method") + 1] == "loop" and bf16[bf16.index("--rollout_dtype") + 1] == "bfloat16"
+    fp32 = grpo_step.command("loop-fp32", 1, args, tmp_path)
+    assert fp32[fp32.index("--rollout_dtype") + 1] == "float32"
+    plain = grpo_step.command("plain", 1, args, tmp_path)
+    assert plain[plain.index("--rollout_method") + 1] == "plain" and "--rollout_dtype" not in plain
 
-    if torch.cuda.is_available():
-        pytest.skip("a GPU is present")
-    with pytest.raises(SystemExit, match="CUDA"):
-        gpu_generation.main([])
+
+def test_batch_generation_times_both_methods_on_a_cpu(tmp_path):
+    """The batched-eval benchmark on a tiny real model: the loop's greedy tokens are plain generate's (fp32)."""
+    from models.tiny import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny", arch="llama")
+    report = batch_generation.main(["--model", str(model), "--device", "cpu", "--limit", "3", "--max-new-tokens", "6",
+                                    "--json", str(tmp_path / "b.json")])
+    loop, plain = report["methods"]["loop"], report["methods"]["plain"]
+    assert loop["same_as_plain"] == 3 and loop["repeatable"] and plain["generated_tokens"] == loop["generated_tokens"]
+    assert loop["seconds"] > 0 and "speedup_vs_plain" in loop
+    assert json.loads((tmp_path / "b.json").read_text())["methods"].keys() == {"plain", "loop"}

@@ -9,7 +9,7 @@ from transformers import AttentionInterface, GenerationConfig
 
 from models import decode_loop
 from models.batch_generate import generate_ids
-from models.decode_loop import ATTENTION, grouped_decode_attention, pick_tokens, unsupported
+from models.decode_loop import ATTENTION, grouped_decode_attention, logits_processors, pick_tokens, unsupported
 
 
 def greedy(tok, n=40, eos=None):
@@ -46,8 +46,8 @@ def test_loop_equals_plain_generate_and_uses_the_grouped_path(loaded, prompts, m
         config = greedy(loaded.tokenizer)
         plain = generate_ids(loaded.model, prompts, config, method="plain")
         assert len({tuple(p) for p in plain}) > 1
-        for bucket in (1, 64):
-            assert generate_ids(loaded.model, prompts, config, method="loop", bucket=bucket) == plain
+        for width in (0, 700):  # extra left padding changes nothing
+            assert generate_ids(loaded.model, prompts, config, method="loop", min_width=width) == plain
     finally:
         AttentionInterface.register(ATTENTION, grouped_decode_attention)
     # Decode steps only (prefill runs as SDPA): one token per row, a 4D mask, every layer, every step.
@@ -87,39 +87,82 @@ def test_one_prompt_alone_and_reused_loops(loaded, prompts):
     assert len(decode_loop._loops[loaded.model]) == len(shapes) + 1
 
 
-def test_sampling_draws_and_top_k_1_is_greedy(loaded, prompts):  # seeding: test_batch_generate
-    tok = loaded.tokenizer
-    sample = GenerationConfig(max_new_tokens=12, do_sample=True, temperature=1.0, top_k=0,
-                              eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id)
+def sampled(tok, n=12, **settings):
+    return GenerationConfig(max_new_tokens=n, do_sample=True, eos_token_id=tok.eos_token_id,
+                            pad_token_id=tok.pad_token_id, **settings)
+
+
+@pytest.mark.parametrize("settings", [
+    {"temperature": 1.0, "top_k": 0},
+    {"temperature": 0.7, "top_k": 0},
+    {"temperature": 1.3, "top_k": 5},
+    {"temperature": 1.0, "top_p": 0.8, "top_k": 0},
+    {"temperature": 0.9, "min_p": 0.05, "top_k": 0},
+    {"temperature": 1.0, "top_k": 0, "repetition_penalty": 1.3},
+], ids=lambda s: ",".join(f"{k}={v}" for k, v in s.items()))
+def test_seeded_samples_equal_generates_setting_by_setting(loaded, prompts, settings):
+    """The loop draws as generate does: the same processed logits, the same random draws, the same tokens."""
+    config = sampled(loaded.tokenizer, n=24, **settings)
     torch.manual_seed(3)
-    drawn = generate_ids(loaded.model, prompts, sample, method="loop")
-    assert drawn != generate_ids(loaded.model, prompts, greedy(tok, n=12), method="loop")
-    sample.update(top_k=1)
-    assert generate_ids(loaded.model, prompts, sample, method="loop") == generate_ids(
+    plain = generate_ids(loaded.model, prompts, config, method="plain")
+    torch.manual_seed(3)
+    assert generate_ids(loaded.model, prompts, config, method="loop") == plain
+    torch.manual_seed(4)
+    assert generate_ids(loaded.model, prompts, config, method="loop") != plain  # the seed matters
+
+
+def test_greedy_with_a_repetition_penalty_equals_generate(loaded, prompts):
+    config = greedy(loaded.tokenizer, n=30)
+    config.update(repetition_penalty=1.5)
+    penalised = generate_ids(loaded.model, prompts, config, method="loop")
+    assert penalised == generate_ids(loaded.model, prompts, config, method="plain")
+    assert penalised != generate_ids(loaded.model, prompts, greedy(loaded.tokenizer, n=30), method="loop")
+
+
+def test_top_k_1_is_greedy(loaded, prompts):
+    tok = loaded.tokenizer
+    assert generate_ids(loaded.model, prompts, sampled(tok, top_k=1), method="loop") == generate_ids(
         loaded.model, prompts, greedy(tok, n=12), method="loop")
 
 
-def test_pick_tokens_warpers():
+def test_pick_tokens_uses_the_processed_logits():
     torch.manual_seed(0)
     logits = torch.tensor([[0.0, 1.0, 3.0, 2.9], [5.0, 0.0, 0.0, 0.0]])
-    greedy_cfg = GenerationConfig(do_sample=False)
-    assert pick_tokens(logits, greedy_cfg).tolist() == [2, 0]
+    seen = torch.zeros((2, 1), dtype=torch.long)
+    assert pick_tokens(seen, logits, GenerationConfig(do_sample=False)).tolist() == [2, 0]
     for kwargs in ({"top_p": 1e-6}, {"top_k": 1}, {"min_p": 0.99}, {"temperature": 1e-4}):
         cfg = GenerationConfig(do_sample=True, **{"top_k": 0, **kwargs})
-        assert [pick_tokens(logits, cfg).tolist() for _ in range(20)] == [[2, 0]] * 20, kwargs
+        assert [pick_tokens(seen, logits, cfg).tolist() for _ in range(20)] == [[2, 0]] * 20, kwargs
     cfg = GenerationConfig(do_sample=True, top_k=2, temperature=1.0)  # only tokens 2 and 3 can be drawn in row 0
-    assert {pick_tokens(logits, cfg)[0].item() for _ in range(200)} == {2, 3}
+    assert {pick_tokens(seen, logits, cfg)[0].item() for _ in range(200)} == {2, 3}
+    # A repetition penalty lowers what the row has seen: token 2 (seen) loses to token 3 when greedy.
+    cfg = GenerationConfig(do_sample=False, repetition_penalty=2.0)
+    assert pick_tokens(torch.tensor([[2], [1]]), logits, cfg).tolist() == [3, 0]
 
 
-def test_unsupported_settings_fall_back_to_static_with_a_warning(loaded, prompts):
+def test_processors_follow_generates_order_and_skip_no_ops():
+    names = lambda cfg: [type(p).__name__ for p in logits_processors(cfg)]  # noqa: E731
+    assert names(GenerationConfig(do_sample=False, temperature=0.5, top_k=3)) == []  # greedy: no warpers
+    assert names(GenerationConfig(do_sample=True, temperature=1.0, top_k=0, top_p=1.0)) == []
+    assert names(GenerationConfig(do_sample=True, repetition_penalty=1.1, temperature=0.7, top_k=5, top_p=0.9,
+                                  min_p=0.1)) == ["RepetitionPenaltyLogitsProcessor", "TemperatureLogitsWarper",
+                                                  "TopKLogitsWarper", "TopPLogitsWarper", "MinPLogitsWarper"]
+
+
+def test_settings_it_does_not_implement_fall_back_to_plain_with_a_warning(loaded, prompts):
     tok = loaded.tokenizer
     config = greedy(tok, n=10)
     assert unsupported(config) == []
-    config.update(repetition_penalty=1.3)
-    assert unsupported(config) == ["repetition_penalty=1.3"]
-    assert unsupported(GenerationConfig(max_length=50)) == ["max_new_tokens=None"]
+    config.update(repetition_penalty=1.3, top_k=4, min_p=0.2, cache_implementation="static")
+    assert unsupported(config) == []
+    config = greedy(tok, n=10)
+    config.update(no_repeat_ngram_size=2)
+    assert unsupported(config) == ["no_repeat_ngram_size=2"]
+    assert unsupported(GenerationConfig(max_length=50)) == ["max_length=50", "max_new_tokens=None"]
+    # generate fills an unset top_k with its own default (50): the loop does not guess it.
+    assert unsupported(sampled(tok)) == ["top_k=None (set it; 0 turns top-k off)"]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         out = generate_ids(loaded.model, prompts, config, method="loop")
-    assert any("repetition_penalty" in str(w.message) for w in caught)
-    assert out == generate_ids(loaded.model, prompts, config, method="static")
+    assert any("no_repeat_ngram_size" in str(w.message) and "'plain'" in str(w.message) for w in caught)
+    assert out == generate_ids(loaded.model, prompts, config, method="plain")

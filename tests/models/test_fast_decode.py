@@ -2,9 +2,10 @@
 
 import pytest
 
+from models.backend import SamplingSettings
 from models.batch_generate import cut_at_eos
 from models.fast_decode import GreedyDecoder, hint_lookup, prompt_lookup
-from models.generation import SamplingSettings, TransformersBackend
+from models.generation import TransformersBackend
 from tests.models.test_generation import backend, conversations  # noqa: F401  (the same tiny llama and qwen2 models)
 
 

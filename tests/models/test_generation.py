@@ -2,8 +2,9 @@
 
 import pytest
 
+from models.backend import SamplingSettings
 from models.errors import ModelLoadError
-from models.generation import SamplingSettings, TransformersBackend, choose_backend, load_backend
+from models.generation import TransformersBackend, choose_backend, load_backend
 from models.specs import ModelSpec
 from scheduler import SchedulerError, build_messages, load_split
 

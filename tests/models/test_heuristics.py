@@ -2,8 +2,9 @@
 
 import pytest
 
+from models.backend import SamplingSettings
 from models.errors import ModelLoadError
-from models.generation import SamplingSettings, load_backend
+from models.generation import load_backend
 from models.heuristics import greedy_by_weight, keep_priorities
 from models.specs import ModelSpec
 from scheduler import Event, Problem, build_messages, load_problems, score_completion, solve

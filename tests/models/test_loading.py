@@ -6,9 +6,10 @@ import json
 import pytest
 import torch
 
+from models.backend import SamplingSettings
 from models.errors import ModelLoadError
-from models.generation import SamplingSettings, load_backend
-from models.loading import load_model, resolve_model_path
+from models.generation import load_backend
+from models.loading import load_causal_lm, load_model, load_tokenizer, resolve_model_path
 from models.specs import PRESETS, ModelSpec, Preset, resolve_preset
 from scheduler import SchedulerError, build_messages, load_split
 
@@ -215,3 +216,73 @@ def test_adapter_config_must_be_json(tiny_llama, adapter, tmp_path):
     with pytest.raises(ModelLoadError, match="not valid JSON"):
         load_model(ModelSpec(str(tiny_llama), adapter=str(broken)))
     assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 8
+
+
+def without_chat_template(tiny_llama, folder):
+    """A copy of the tiny model whose tokenizer has no chat template (a base, not an instruct model)."""
+    import shutil
+
+    shutil.copytree(tiny_llama, folder)
+    (folder / "chat_template.jinja").unlink(missing_ok=True)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.pop("chat_template", None)
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return folder
+
+
+def test_a_tokenizer_without_chat_template_is_a_clear_error(tiny_llama, tmp_path):
+    folder = without_chat_template(tiny_llama, tmp_path / "no-template")
+    for load in (lambda: load_tokenizer(str(folder)), lambda: load_model(ModelSpec(str(folder)))):
+        with pytest.raises(ModelLoadError, match="has no chat template; a chat .instruct. model is needed"):
+            load()
+
+
+def test_tokenizers_pad_on_the_side_asked_for(tiny_llama, tmp_path):
+    import shutil
+
+    assert load_tokenizer(str(tiny_llama)).padding_side == "left"  # generation: the default
+    assert load_tokenizer(str(tiny_llama), padding_side="right").padding_side == "right"  # SFT
+    # A saved tokenizer_config that says otherwise does not change what the caller gets.
+    saved_right = tmp_path / "saved-right"
+    shutil.copytree(tiny_llama, saved_right)
+    config = json.loads((saved_right / "tokenizer_config.json").read_text())
+    (saved_right / "tokenizer_config.json").write_text(json.dumps({**config, "padding_side": "right"}))
+    assert load_tokenizer(str(saved_right)).padding_side == "left"
+    assert load_model(ModelSpec(str(saved_right))).tokenizer.padding_side == "left"
+    # A tokenizer saved without a pad token gets the end-of-sequence token as one.
+    no_pad = tmp_path / "no-pad"
+    shutil.copytree(tiny_llama, no_pad)
+    for name in ("tokenizer_config.json", "special_tokens_map.json"):
+        if (no_pad / name).is_file():
+            data = json.loads((no_pad / name).read_text())
+            data.pop("pad_token", None)
+            (no_pad / name).write_text(json.dumps(data))
+    tok = load_tokenizer(str(no_pad))
+    assert tok.pad_token == tok.eos_token and tok.pad_token_id is not None
+    with pytest.raises(ValueError, match="padding_side must be 'left' or 'right'"):
+        load_tokenizer(str(tiny_llama), padding_side="center")
+
+
+def test_load_causal_lm_is_safetensors_only_and_passes_its_arguments(tiny_llama, tmp_path, monkeypatch):
+    import shutil
+
+    from safetensors.torch import load_file
+
+    model = load_causal_lm(str(tiny_llama), torch.bfloat16, attn_implementation="eager")
+    assert model.dtype == torch.bfloat16 and model.config._attn_implementation == "eager"
+    assert model.device.type == "cpu"
+    folder = tmp_path / "pickled"
+    shutil.copytree(tiny_llama, folder)
+    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
+    (folder / "model.safetensors").unlink()
+    monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran"))
+    with pytest.raises(ModelLoadError, match=r"only as pytorch_model\.bin \(pickle.*only safetensors weights are loaded"):
+        load_causal_lm(str(folder), torch.float32)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelLoadError, match="not available locally.*HF_HUB_OFFLINE is set"):
+        load_causal_lm("nobody-here/no-such-model-xyz", torch.float32)
+
+
+def test_every_loader_keeps_remote_code_off():
+    for fn in (load_causal_lm, load_tokenizer):
+        assert inspect.signature(fn).parameters["trust_remote_code"].default is False

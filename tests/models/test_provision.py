@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from models import provision
+from models.backend import SamplingSettings
 from models.errors import ModelLoadError
-from models.generation import SamplingSettings, load_backend
+from models.generation import load_backend
 from models.specs import ModelSpec
 from scheduler import SYSTEM_PROMPT, build_messages, load_split
 

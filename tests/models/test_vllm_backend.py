@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from models.generation import SamplingSettings, adapter_needs_merge
+from models.backend import SamplingSettings
+from models.generation import adapter_needs_merge
 from models.specs import ModelSpec
 from scheduler import build_messages, load_problems, score_completion
 
@@ -134,6 +135,7 @@ def plain_lora(tmp_path_factory):
 
     from models.loading import resolve_model_path
 
+    torch.manual_seed(0)  # the same factors on every run
     model = AutoModelForCausalLM.from_pretrained(resolve_model_path(BASE), dtype=torch.float32)
     peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"],
                                                   init_lora_weights=False))
@@ -160,9 +162,16 @@ def test_vllm_serves_a_plain_lora_adapter_with_a_lora_request(conversations, pro
     want = TransformersBackend(spec, device="cpu", fast=False).generate(conversations[:1], settings)
     assert verdicts(got, problems[:1]) == verdicts(want, problems[:1])
     assert got[0].text[:200] == want[0].text[:200]
-    # The request really applies the adapter: the same engine without it answers as the base model does.
+    # The request really applies the adapter: the same engine gives other log-probabilities without it. (Small
+    # random factors need not change a greedy text, so the texts are not what is compared.)
     from vllm import SamplingParams
 
-    base = backend.llm.chat([list(conversations[0])], SamplingParams(temperature=0, max_tokens=256),
-                            use_tqdm=False)[0].outputs[0].text
-    assert base != got[0].text
+    params = SamplingParams(temperature=0, max_tokens=16, logprobs=0)
+
+    def logprobs(**kwargs) -> list[float]:
+        out = backend.llm.chat([list(conversations[0])], params, use_tqdm=False, **kwargs)[0].outputs[0]
+        return [step[token].logprob for step, token in zip(out.logprobs, out.token_ids)]
+
+    with_adapter, without = logprobs(lora_request=backend.lora_request), logprobs()
+    assert len(with_adapter) == len(without) == 16
+    assert max(abs(a - b) for a, b in zip(with_adapter, without)) > 1e-3

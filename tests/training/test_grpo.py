@@ -2,6 +2,7 @@
 
 import json
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -46,6 +47,7 @@ def test_grpo_trains_lora_with_the_core_rewards(grpo_out):
     for name in ("format_reward", "order_reward", "score_reward", "length_reward"):
         assert f"rewards/{name}/mean" in records[0]
     assert "completions/mean_length" in records[0]
+    assert all(r["timing/rollout_s"] > 0 for r in records)  # loop rollouts, timed by training.rollouts
     sample = records[0]["samples"][0]
     assert sample["problem"].startswith("Events:") and set(sample["rewards"]) >= {"format_reward", "score_reward"}
     summary = json.loads((grpo_out / "training_summary.json").read_text())
@@ -124,52 +126,117 @@ def test_use_unsloth_without_unsloth_says_so(tiny_model, tmp_path):
         run_grpo(tiny_model, tmp_path, use_unsloth="true")
 
 
-def test_static_rollouts_equal_trl_generate_and_use_the_trained_adapter(tiny_model, tmp_path):
-    """Greedy rollouts through models.batch_generate give TRL's own tokens, with the LoRA being trained."""
+@pytest.fixture(scope="module")
+def rollout_setup(tiny_model, tmp_path_factory):
+    """A GRPOTrainer of the tiny Llama with a random LoRA and loop rollouts, greedy; its prompts as TRL gets them."""
     from datasets import Dataset
-    from peft import LoraConfig, get_peft_model
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
     from trl import GRPOConfig
 
     from scheduler import build_messages, load_split
-    from tests.training.helpers import length_reward
 
     tok = AutoTokenizer.from_pretrained(tiny_model, padding_side="left")
-    rows = load_split("test")[:2]
-    dataset = Dataset.from_list([{"prompt": build_messages(r["prompt"])} for r in rows])
-    prompt_ids = [tok.apply_chat_template(build_messages(r["prompt"]), add_generation_prompt=True, tokenize=False)
-                  for r in rows]
-    prompt_ids = [tok(t, add_special_tokens=False)["input_ids"] for t in prompt_ids]
-    config = GRPOConfig(output_dir=str(tmp_path), max_completion_length=12, num_generations=2,
+    prompts = [build_messages(r["prompt"]) for r in load_split("test")[:3]]
+    dataset = Dataset.from_list([{"prompt": p} for p in prompts])
+    config = GRPOConfig(output_dir=str(tmp_path_factory.mktemp("rollouts")), max_completion_length=12, num_generations=2,
                         per_device_train_batch_size=2, generation_kwargs={"do_sample": False}, report_to="none",
                         use_cpu=True, bf16=False)
-    base = AutoModelForCausalLM.from_pretrained(tiny_model, use_safetensors=True)
+    return tok, prompts, dataset, config
+
+
+def make_trainer(model, rollout_setup, rollouts):
+    from trl import GRPOTrainer
+
+    from tests.training.helpers import length_reward
+
+    tok, _, dataset, config = rollout_setup
+    return GRPOTrainer(model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset,
+                       processing_class=tok, rollout_func=rollouts)
+
+
+def trl_generate(model, trainer, prompt_ids, method="plain"):
+    """What TRL's own path does: ``generate`` under the trainer's generation config, cut after the first EOS
+    (``method="loop"``: our loop under the same config)."""
+    from models.batch_generate import generate_ids
+
+    return generate_ids(model, prompt_ids, trainer.generation_config, method=method,
+                        pad_id=trainer.processing_class.pad_token_id)
+
+
+def test_loop_rollouts_equal_generate_and_use_the_trained_adapter(tiny_model, rollout_setup):
+    """Greedy rollouts through rollout_func give generate's tokens, with the LoRA being trained."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from training.rollouts import Rollouts
+
+    tok, prompts, _, _ = rollout_setup
     torch.manual_seed(0)
+    base = AutoModelForCausalLM.from_pretrained(tiny_model, use_safetensors=True)
     model = get_peft_model(base, LoraConfig(r=8, target_modules="all-linear", init_lora_weights=False))
-    outs = {}
-    for method in ("plain", "static", "loop"):
-        trainer = grpo.trainer_class(method, rollout_bucket=64)(
-            model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
-        outs[method], logprobs = trainer._generate_single_turn(prompt_ids, None, {}, 2)
-        assert logprobs is None
-        if method != "plain":  # every rollout batch is padded to the dataset's longest prompt: one shape
-            assert trainer.prompt_width == max(len(p) for p in prompt_ids)
-        assert len(trainer._metrics["train"]["timing/rollout_s"]) == (method != "plain")
-    assert outs["static"] == outs["plain"] == outs["loop"]
-    merged = grpo.trainer_class("loop", rollout_bucket=64, rollout_merged=True)(
-        model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
-    assert merged._generate_single_turn(prompt_ids, None, {}, 2)[0] == outs["plain"]
-    assert merged._merged.policy is model  # a merged copy generated, refreshed from the live adapter
+    rollouts = Rollouts()
+    trainer = make_trainer(model, rollout_setup, rollouts)
+    out = rollouts(prompts, trainer)
+    assert set(out) == {"prompt_ids", "completion_ids", "logprobs"} and out["logprobs"] is None
+    want_prompts = [tok(tok.apply_chat_template(p, tokenize=False, add_generation_prompt=True),
+                        add_special_tokens=False)["input_ids"] for p in prompts]
+    assert out["prompt_ids"] == want_prompts  # the chat template, rendered as TRL renders it
+    assert out["completion_ids"] == trl_generate(model, trainer, want_prompts)
+    assert len({tuple(c) for c in out["completion_ids"]}) > 1
+    # Every batch is padded to the training set's longest prompt: one shape for the run.
+    assert rollouts.prompt_width == max(len(p) for p in want_prompts)
+    assert len(rollouts.seconds) == 1 and rollouts.pop_mean_seconds() > 0 and rollouts.seconds == []
     with model.disable_adapter():  # the adapter is what generated: without it the tokens differ
-        for method in ("static", "loop"):
-            trainer = grpo.trainer_class(method, rollout_bucket=64)(
-                model=model, reward_funcs=[length_reward], args=config, train_dataset=dataset, processing_class=tok)
-            assert trainer._generate_single_turn(prompt_ids, None, {}, 2)[0] != outs["static"]
+        assert rollouts(prompts, trainer)["completion_ids"] != out["completion_ids"]
 
 
-def test_unknown_rollout_method_is_refused():
+def test_a_full_model_rolls_out_through_a_refreshed_copy_in_the_rollout_dtype(tiny_model, rollout_setup):
+    from transformers import AutoModelForCausalLM
+
+    from training.rollouts import Rollouts
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model, use_safetensors=True, dtype=torch.float32)
+    rollouts = Rollouts("bfloat16")
+    trainer = make_trainer(model, rollout_setup, rollouts)
+    prompts = rollout_setup[1]
+    first = rollouts(prompts, trainer)
+    policy, shadow = rollouts._copy
+    assert shadow.dtype == torch.bfloat16 and model.dtype == torch.float32 and policy is trainer.model
+    # The model as loaded in bf16 (its rotary frequencies stay fp32, as in the copy). bf16 kernels need not round
+    # as generate's do, so the reference decodes with the loop too.
+    reference = AutoModelForCausalLM.from_pretrained(tiny_model, use_safetensors=True, dtype=torch.bfloat16)
+    assert first["completion_ids"] == trl_generate(reference, trainer, first["prompt_ids"], "loop")
+    # A training step changes the fp32 weights: the next rollout's copy has them (the same copy, refreshed).
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.5)
+    second = rollouts(prompts, trainer)
+    assert rollouts._copy[1] is shadow
+    reference.load_state_dict(model.state_dict())  # (not a deep copy: TRL's patched forward would come along)
+    assert second["completion_ids"] == trl_generate(reference, trainer, first["prompt_ids"], "loop")
+    assert second["completion_ids"] != first["completion_ids"]
+    # The model is not touched: still fp32, still trainable.
+    assert model.dtype == torch.float32 and all(p.requires_grad for p in model.parameters())
+
+
+def test_rollout_settings_are_checked(tiny_model, tmp_path):
+    from training.rollouts import Rollouts
+
+    with pytest.raises(ValueError, match="rollout_dtype"):
+        Rollouts("int8")
     with pytest.raises(ValueError, match="rollout_method"):
-        grpo.trainer_class("fastest")
+        run_grpo(tiny_model, tmp_path, rollout_method="static")
+
+
+def test_no_private_trl_name_is_used():
+    """TRL is reached through its public API only: no ``trainer._x`` and no override of its private methods."""
+    import re
+
+    for path in ("training/grpo.py", "training/rollouts.py", "training/log.py", "training/common.py"):
+        text = (Path(__file__).resolve().parents[2] / path).read_text()
+        assert not re.search(r"(trainer|self)\._(generate|metrics|logs|tokenizer|dist)", text), path
+        assert "_generate_single_turn" not in text, path
 
 
 def test_the_full_model_recipe_trains_an_fp32_model(tiny_model, tmp_path):

@@ -1,17 +1,18 @@
-"""GPU eval speed (issue 6, target 1): the canonical test prompts through each generation method.
+"""Batched eval speed: the canonical test prompts through each generation method, on a GPU or a CPU.
 
-    python benchmarks/gpu_generation.py                                   # embedded base, test split
-    python benchmarks/gpu_generation.py --adapter checkpoints/smollm2-135m-scheduler
-    python benchmarks/gpu_generation.py --methods plain static --max-new-tokens 1024 --json out.json
+    python benchmarks/batch_generation.py                                  # embedded base, test split, GPU
+    python benchmarks/batch_generation.py --adapter checkpoints/smollm2-135m-scheduler
+    python benchmarks/batch_generation.py --device cpu --limit 8 --max-new-tokens 256 --json out.json
 
-Each method (``models.batch_generate``: plain ``generate`` = the baseline, ``static`` = ``generate`` with a
-static KV cache + CUDA graphs, ``loop`` = our decode loop (``models.decode_loop``), ``continuous`` =
-transformers' continuous batching) generates the whole split in one batch, greedy, bf16. Every method
-but ``plain`` runs twice: the first call pays one-off costs (compiling,
-graph capture), the second is what every later call costs; ``plain`` has no such cost and runs once
-(after the same short warm-up as the others). The JSON is rewritten after each method, so a method that
-fails or is cut off loses only its own row. "same" counts prompts whose tokens equal the baseline's, token for token; each
-method's answers are also scored, so a difference in tokens shows up (or not) as a difference in score.
+Each method (``models.batch_generate``: plain ``generate`` = the baseline, ``loop`` = our decode loop,
+``models.decode_loop``) generates the prompts in one batch, greedy (bf16 on a GPU, fp32 on a CPU). ``loop``
+runs twice: the first call pays one-off costs (compiling and graph capture on a GPU), the second is what
+every later call costs; ``plain`` has no such cost and runs once (after the same short warm-up). The JSON
+is rewritten after each method, so a method that fails or is cut off loses only its own row. "same" counts
+prompts whose tokens equal the baseline's, token for token; each method's answers are also scored, so a
+difference in tokens shows up (or not) as a difference in score. (Before the generation layer was cut to
+these two methods this script was ``benchmarks/gpu_generation.py`` and also timed ``static`` and
+``continuous``: benchmarks/RESULTS.md.)
 """
 
 from __future__ import annotations
@@ -26,19 +27,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eval.results import device_description, library_versions, write_json_atomic  # noqa: E402
+from models.backend import SamplingSettings  # noqa: E402
 from models.batch_generate import METHODS, generate_ids  # noqa: E402
-from models.generation import SamplingSettings, TransformersBackend  # noqa: E402
+from models.generation import TransformersBackend  # noqa: E402
 from models.specs import ModelSpec  # noqa: E402
 from scheduler import Problem, build_messages, load_split, score_completion  # noqa: E402
 
 
-def timed(fn):
+def timed(fn, device: str):
     import torch
 
-    torch.cuda.synchronize()
+    sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
+    sync()
     start = time.perf_counter()
     out = fn()
-    torch.cuda.synchronize()
+    sync()
     return out, time.perf_counter() - start
 
 
@@ -49,17 +52,17 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--split", default="test")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--max-new-tokens", type=int, default=1024)
-    parser.add_argument("--methods", nargs="+", default=["plain", "static", "loop"], choices=METHODS,
-                        help="continuous (transformers' continuous batching) is off by default: it measured slower than plain")
-    parser.add_argument("--bucket", type=int, default=128)
+    parser.add_argument("--methods", nargs="+", default=list(reversed(METHODS)), choices=METHODS)
+    parser.add_argument("--device", default=None, help="cuda or cpu (default: cuda when present)")
     parser.add_argument("--json", default=None, help="write the figures here")
     args = parser.parse_args(argv)
 
     import torch
 
-    if not torch.cuda.is_available():
-        sys.exit("benchmarks/gpu_generation.py needs a CUDA GPU.")
-    backend = TransformersBackend(ModelSpec(args.model, adapter=args.adapter), device="cuda")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        sys.exit("--device cuda: no CUDA GPU here (use --device cpu).")
+    backend = TransformersBackend(ModelSpec(args.model, adapter=args.adapter), device=device, fast=False)
     rows = load_split(args.split)[: args.limit]
     problems = [Problem.from_row(r) for r in rows]
     prompts = [backend._encode([build_messages(r["prompt"])])["input_ids"][0].tolist() for r in rows]
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> dict:
         for _ in range(1 if method == "plain" else 2):
             try:
                 ids, seconds = timed(lambda: generate_ids(backend.model, prompts, config, method=method,
-                                                          bucket=args.bucket, pad_id=backend.tokenizer.pad_token_id))
+                                                          pad_id=backend.tokenizer.pad_token_id), device)
             except Exception as err:  # one method failing must not lose the others' figures
                 table[method] = {"error": f"{type(err).__name__}: {err}"[:500]}
                 print(f"{method}: failed: {table[method]['error']}", flush=True)
@@ -117,9 +120,9 @@ def write_report(args, backend, prompts, table: dict) -> dict:
         if base and "seconds" in row:
             row["speedup_vs_plain"] = round(base / row["seconds"], 2)
     report = {
-        "benchmark": "gpu_generation", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
+        "benchmark": "batch_generation", "date": time.strftime("%Y-%m-%d %H:%M:%S"), "command": " ".join(sys.argv),
         "model": args.model, "adapter": args.adapter, "split": args.split, "n_prompts": len(prompts),
-        "max_new_tokens": args.max_new_tokens, "bucket": args.bucket, "dtype": backend.loaded.dtype,
+        "max_new_tokens": args.max_new_tokens, "dtype": backend.loaded.dtype,
         "device": device_description(), "versions": library_versions(), "methods": table,
     }
     if args.json:

@@ -83,7 +83,9 @@ def attention_implementation(config: Any, name: str):
 IMPLEMENTED = frozenset({
     "max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "min_p", "repetition_penalty",
     "eos_token_id", "pad_token_id", "bos_token_id",
-    "cache_implementation", "disable_compile", "transformers_version",  # how generate would run: moot here
+    # How generate would run or what it would return besides the ids: moot for the loop, which always caches.
+    "cache_implementation", "disable_compile", "transformers_version", "_from_model_config", "use_cache",
+    "output_attentions", "output_hidden_states", "output_scores", "output_logits", "return_dict_in_generate",
 })
 
 

@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
@@ -200,7 +201,9 @@ def test_a_full_model_rolls_out_through_a_refreshed_copy_in_the_rollout_dtype(ti
     rollouts = Rollouts("bfloat16")
     trainer = make_trainer(model, rollout_setup, rollouts)
     prompts = rollout_setup[1]
-    first = rollouts(prompts, trainer)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the loop itself decodes, no fallback to generate
+        first = rollouts(prompts, trainer)
     policy, shadow = rollouts._copy
     assert shadow.dtype == torch.bfloat16 and model.dtype == torch.float32 and policy is trainer.model
     # The model as loaded in bf16 (its rotary frequencies stay fp32, as in the copy). bf16 kernels need not round

@@ -12,6 +12,7 @@ from models.generation import load_backend
 from models.loading import load_causal_lm, load_model, load_tokenizer, resolve_model_path
 from models.specs import PRESETS, ModelSpec, Preset, resolve_preset
 from scheduler import SchedulerError, build_messages, load_split
+from tests.model_folders import pickle_only_copy, without_chat_template
 
 
 def make_adapter(base_path, out_dir):
@@ -99,14 +100,7 @@ def test_adapter_with_misnamed_weights_is_refused(tiny_llama, adapter, tmp_path)
 
 
 def test_weights_only_as_pickle_are_refused(tiny_llama, tmp_path, monkeypatch):
-    import shutil
-
-    from safetensors.torch import load_file
-
-    folder = tmp_path / "pickled"
-    shutil.copytree(tiny_llama, folder)
-    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
-    (folder / "model.safetensors").unlink()
+    folder = pickle_only_copy(tiny_llama, tmp_path / "pickled")
     unpickled = []
     monkeypatch.setattr(torch, "load", lambda *a, **k: unpickled.append(a) or pytest.fail("torch.load ran"))
     for load in (load_model, load_backend):  # the eval and app entry points
@@ -218,18 +212,6 @@ def test_adapter_config_must_be_json(tiny_llama, adapter, tmp_path):
     assert json.loads((adapter / "adapter_config.json").read_text())["r"] == 8
 
 
-def without_chat_template(tiny_llama, folder):
-    """A copy of the tiny model whose tokenizer has no chat template (a base, not an instruct model)."""
-    import shutil
-
-    shutil.copytree(tiny_llama, folder)
-    (folder / "chat_template.jinja").unlink(missing_ok=True)
-    config = json.loads((folder / "tokenizer_config.json").read_text())
-    config.pop("chat_template", None)
-    (folder / "tokenizer_config.json").write_text(json.dumps(config))
-    return folder
-
-
 def test_a_tokenizer_without_chat_template_is_a_clear_error(tiny_llama, tmp_path):
     folder = without_chat_template(tiny_llama, tmp_path / "no-template")
     for load in (lambda: load_tokenizer(str(folder)), lambda: load_model(ModelSpec(str(folder)))):
@@ -264,17 +246,10 @@ def test_tokenizers_pad_on_the_side_asked_for(tiny_llama, tmp_path):
 
 
 def test_load_causal_lm_is_safetensors_only_and_passes_its_arguments(tiny_llama, tmp_path, monkeypatch):
-    import shutil
-
-    from safetensors.torch import load_file
-
     model = load_causal_lm(str(tiny_llama), torch.bfloat16, attn_implementation="eager")
     assert model.dtype == torch.bfloat16 and model.config._attn_implementation == "eager"
     assert model.device.type == "cpu"
-    folder = tmp_path / "pickled"
-    shutil.copytree(tiny_llama, folder)
-    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
-    (folder / "model.safetensors").unlink()
+    folder = pickle_only_copy(tiny_llama, tmp_path / "pickled")
     monkeypatch.setattr(torch, "load", lambda *a, **k: pytest.fail("torch.load ran"))
     with pytest.raises(ModelLoadError, match=r"only as pytorch_model\.bin \(pickle.*only safetensors weights are loaded"):
         load_causal_lm(str(folder), torch.float32)

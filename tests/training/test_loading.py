@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from models.errors import ModelLoadError
+from tests.model_folders import pickle_only_copy, without_chat_template
 from tests.training.conftest import cpu_args
 from training import grpo, sft
 from training.common import load_model, model_load_kwargs
@@ -40,24 +41,6 @@ def sft_until_the_trainer(model: str, out, monkeypatch) -> dict:
         sft.main(["--config", SFT_RECIPE] + cpu_args(model, out, num_train_problems="4", max_length="4096",
                                                       hard_fraction="0"))
     return seen
-
-
-def pickle_only_copy(tiny_model, folder):
-    from safetensors.torch import load_file
-
-    shutil.copytree(tiny_model, folder)
-    torch.save(load_file(str(folder / "model.safetensors")), folder / "pytorch_model.bin")
-    (folder / "model.safetensors").unlink()
-    return folder
-
-
-def without_chat_template(tiny_model, folder):
-    shutil.copytree(tiny_model, folder)
-    (folder / "chat_template.jinja").unlink(missing_ok=True)
-    config = json.loads((folder / "tokenizer_config.json").read_text())
-    config.pop("chat_template", None)
-    (folder / "tokenizer_config.json").write_text(json.dumps(config))
-    return folder
 
 
 def test_sft_tokenizer_pads_on_the_right(tiny_model, tmp_path, monkeypatch):

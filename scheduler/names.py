@@ -30,7 +30,8 @@ POOLS = ("train", "heldout")
 BUILD_SEED = 2026
 MIN_GROUP_SIZE = 20  # a problem of up to 16 events can always be drawn from one group
 
-TRAIN_LOCALES = ("en_US", "en_GB", "es_ES", "de_DE", "fr_FR", "it_IT", "pt_BR", "ru_RU", "ja_JP", "zh_CN")
+TRAIN_LOCALES = ("en_US", "en_GB", "es_ES", "de_DE", "fr_FR", "it_IT", "pt_BR", "ru_RU", "ja_JP", "zh_CN", "uk_UA",
+                 "el_GR", "he_IL", "fa_IR", "ne_NP", "bn_BD", "th_TH", "zh_TW", "vi_VN", "cs_CZ", "sv_SE", "id_ID")
 HELDOUT_LOCALES = ("es_MX", "nl_NL", "pl_PL", "ko_KR", "hi_IN", "ar_AA", "tr_TR")
 
 
@@ -131,6 +132,20 @@ TRAIN_LOCAL = {
     "ru_RU": ("Встреча с {name}", "Собеседование: {company}", "Поездка в {city}", "Осмотр квартиры, {street}"),
     "ja_JP": ("{name}さんと打ち合わせ", "{company}で面接", "{city}へ出張", "{city}で会議"),
     "zh_CN": ("与{name}开会", "{company}面试", "去{city}出差", "{street}看房"),
+    # More scripts, so that copying a name is learnt beyond Latin, Cyrillic and CJK (Devanagari and the Arabic
+    # script also appear in held-out locales, hi_IN and ar_AA, with other words and other names).
+    "uk_UA": ("Зустріч з {name}", "Співбесіда: {company}", "Поїздка до {city}", "Огляд квартири, {street}"),
+    "el_GR": ("Συνάντηση με {name}", "Συνέντευξη στην {company}", "Ταξίδι: {city}", "Επίσκεψη, {street}"),
+    "he_IL": ("פגישה עם {name}", "ראיון עבודה: {company}", "נסיעה ל{city}", "ביקור ב{street}"),
+    "fa_IR": ("جلسه با {name}", "مصاحبه در {company}", "سفر به {city}", "بازدید از {street}"),
+    "ne_NP": ("{name}सँग भेट", "{company}मा अन्तर्वार्ता", "{city} भ्रमण", "{street} घुम्न"),
+    "bn_BD": ("{name}-এর সাথে আলোচনা", "{company} সাক্ষাৎকার", "{city} ভ্রমণ", "{city}-এ দাওয়াত"),
+    "th_TH": ("ประชุมกับ{name}", "สัมภาษณ์งานที่{company}", "เดินทางไป{city}", "ดูบ้านที่{street}"),
+    "zh_TW": ("和{name}見面", "{company}面談", "到{city}出差", "{street}看房子"),
+    "vi_VN": ("Họp với {name}", "Phỏng vấn tại {company}", "Đi {city}", "Xem nhà ở {street}"),
+    "cs_CZ": ("Schůzka s {name}", "Pohovor: {company}", "Cesta do {city}", "Prohlídka bytu, {street}"),
+    "sv_SE": ("Möte med {name}", "Intervju hos {company}", "Resa till {city}", "Visning: {street}"),
+    "id_ID": ("Rapat dengan {name}", "Wawancara di {company}", "Perjalanan ke {city}", "Kunjungan ke {street}"),
 }
 HELDOUT_LOCAL = {
     "es_MX": ("Junta con {name}", "Cita con {company}", "Ir a {city}", "Comida en {street}"),
@@ -229,6 +244,29 @@ def _group(templates: Iterable[str], rng: random.Random, fake, extra: dict[str, 
     return names
 
 
+CODE_WORDS = ["Ticket", "Room", "Gate", "Ref", "Task", "Job", "Order", "Case", "Slot", "Lab", "Sprint", "Batch"]
+
+
+def _codes(rng: random.Random, size: int, refused: set[str]) -> list[str]:
+    """``size`` distinct names like "Ticket QX-4821", "Lab 3.14b", "kzv-77 / Batch 9": random letters and digits."""
+    import string
+
+    def code() -> str:
+        letters = "".join(rng.choices(string.ascii_uppercase, k=rng.randint(2, 4)))
+        digits = "".join(rng.choices(string.digits, k=rng.randint(1, 5)))
+        return rng.choice([f"{letters}-{digits}", f"{letters}{digits}", f"{digits}.{digits[::-1]}{letters[0].lower()}",
+                           f"{letters.lower()}-{digits}", f"{letters}/{digits}"])
+
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < size:
+        name = rng.choice([f"{rng.choice(CODE_WORDS)} {code()}", code(), f"{code()} / {rng.choice(CODE_WORDS)} {code()}"])
+        if name.casefold() not in seen and _valid(name, refused):
+            seen.add(name.casefold())
+            names.append(name)
+    return names
+
+
 def build_pools(seed: int = BUILD_SEED) -> dict[str, dict[str, list[str]]]:
     """Both pools, deterministic for a seed and a pinned faker; held-out first, then training minus it."""
     try:
@@ -278,6 +316,9 @@ def build_pools(seed: int = BUILD_SEED) -> dict[str, dict[str, list[str]]]:
         names = _group(["{name}"], rng, fake, extra, 30, refused)  # a calendar entry that is just a person
         train[f"names {locale}"] = names
         refused |= {n.casefold() for n in names}
+    # Strings no language model has a prior for (ticket keys, rooms, flight codes): copying them is all it can do.
+    train["codes"] = _codes(rng, 200, refused)
+    refused |= {n.casefold() for n in train["codes"]}
 
     for pool in (train, heldout):
         for group in list(pool):

@@ -1,4 +1,4 @@
-"""The reference answer for a problem: a ``<think>`` in one of three formats and the solver's optimal schedule.
+"""The reference answer for a problem: a ``<think>`` in one of four formats and the solver's optimal schedule.
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
 (small models learn short reasoning better), and which one trains best is decided by the ablation in
@@ -11,6 +11,10 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   before it must be dropped, a check of two adjacent times; so a model that follows the trace cannot
   keep two overlapping events, the failure that dominates ``v2`` models. A dropped event that starts
   after it overlaps a later kept event, named with the values compared, as in ``v2``.
+- ``recap``: ``scan``, then the kept events again, one per line in schedule order (``NAME HH:MM-HH:MM``), just
+  before the total. Aimed at the failure left after ``scan``: on the hard split 36 of the scan model's 38 overlap
+  failures had a think whose kept events did not overlap, and a ``<schedule>`` that also copied dropped ones. The
+  recap makes the schedule a copy of adjacent lines, each name at a line start as it is after ``<name>``.
 """
 
 from __future__ import annotations
@@ -86,10 +90,18 @@ def reasoning_scan(problem: Problem, best: Solution) -> str:
     return "\n".join(lines)
 
 
+def reasoning_recap(problem: Problem, best: Solution) -> str:
+    """``scan`` with the kept events restated in schedule order before the total."""
+    *scan, total = reasoning_scan(problem, best).splitlines()
+    recap = [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
+    return "\n".join([*scan, "Schedule:", *recap, total])
+
+
 THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "v2": reasoning_v2,
     "short": reasoning_short,
     "scan": reasoning_scan,
+    "recap": reasoning_recap,
 }
 
 

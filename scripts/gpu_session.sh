@@ -9,8 +9,8 @@
 #
 # The plan (one GPU, runs side by side: a 135M model leaves most of an H200 idle; every step logs to
 # $WORK/logs/<name>.log and the plan's own lines go to $WORK/logs/plan.log):
-#   1  SFT, five runs at once (ABLATION below), each evaluated on test, hard and names (greedy, batch 100,
-#      2,048 new tokens, one process per model) as soon as it ends; the shipped adapter on names meanwhile
+#   1  SFT, the runs of ABLATION (below) at once, each evaluated on test, hard and names (greedy, batch 100,
+#      2,048 new tokens, one process per model) as soon as it ends
 #   2  the best run by the mean of its three scores -> GRPO (recipe grpo/config_full.yaml for a full model,
 #      grpo/config.yaml for a LoRA), for the minutes left before the plan's deadline less the final evals
 #   3  full model: LoRA extracted from the GRPO model at ranks 64 and 128 and from the best SFT at 64; every
@@ -18,6 +18,7 @@
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
 #   N_ABLATION [10000] problems per ablation run, N_MAIN [20000] for the main run, SFT_MINUTES [8] (cap),
+#   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
 #   WAIT_S [540]
@@ -39,13 +40,13 @@ export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 mkdir -p "$WORK/logs" "$WORK/results"
 
-# name | recipe | flags: the SFT ablation (think format, LoRA vs full, data size), all on the diverse name pool
+# name | recipe | flags: the SFT ablation. 2026-12-02 (session 4): scan against recap (scan + the kept events restated
+# before the schedule), 20,000 problems and a full epoch each, the training name pool with 22 locales and a codes
+# group; micro-batches of 16 (one GPU, two runs: memory is not the limit it was with five).
+BIG="--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --dataset_num_proc 8"
 ABLATION=(
-  "sft-full-v2|$SFT_FULL|--think_format v2 --num_train_problems $N_ABLATION"
-  "sft-full-short|$SFT_FULL|--think_format short --num_train_problems $N_ABLATION"
-  "sft-full-scan|$SFT_FULL|--think_format scan --num_train_problems $N_ABLATION"
-  "sft-lora-scan|$SFT_LORA|--think_format scan --num_train_problems $N_ABLATION --name_source diverse --dtype float32 --per_device_train_batch_size 4 --gradient_accumulation_steps 8 --max_length 3072 --dataset_num_proc 2 --save_total_limit 1"
-  "sft-full-scan-20k|$SFT_FULL|--think_format scan --num_train_problems $N_MAIN"
+  "sft-full-scan-20k|$SFT_FULL|--think_format scan --num_train_problems $N_MAIN $BIG"
+  "sft-full-recap-20k|$SFT_FULL|--think_format recap --num_train_problems $N_MAIN $BIG"
 )
 
 log() { echo "[plan $(date +%H:%M:%S)] $*" | tee -a "$WORK/logs/plan.log"; }
@@ -123,8 +124,6 @@ plan() {
     sft_and_eval "$name" "$recipe" "$flags" &
     pids+=($!)
   done
-  step eval-shipped-names python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split names \
-    --run_name "$(basename "$SHIPPED")-names-greedy" --results_dir "$WORK/results" "${EVAL[@]}" || true
   wait "${pids[@]}" || true
 
   # 2: GRPO from the best
@@ -142,7 +141,7 @@ plan() {
   else
     # shellcheck disable=SC2086
     step grpo python3 training/grpo.py --config "$GRPO_FULL" --model_name_or_path "$WORK/$best" \
-      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${SMOKE_GRPO:-} || true
+      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${GRPO_FLAGS:-} ${SMOKE_GRPO:-} || true
   fi
 
   # 3: what could ship, measured as it would ship

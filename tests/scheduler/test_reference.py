@@ -45,6 +45,17 @@ def test_scan_keeps_exactly_the_events_that_start_at_or_after_the_free_time():
         assert kept == [ev.name for ev in solve(problem).events]
 
 
+def test_recap_is_the_scan_then_the_optimal_schedule_line_by_line_then_the_total():
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        best = solve(problem)
+        scan = reasoning(problem, "scan").splitlines()
+        lines = reasoning(problem, "recap").splitlines()
+        assert lines[: len(scan) - 1] == scan[:-1] and lines[-1] == scan[-1] == f"Total: {best.score}."
+        assert lines[len(scan) - 1] == "Schedule:"
+        assert lines[len(scan):-1] == [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
+
+
 def test_short_names_the_dropped_events_and_the_total():
     problem = Problem.from_row(load_split("test")[0])
     kept = set(solve(problem).events)
@@ -56,5 +67,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap"):
         reference_answer(problem, "long")

@@ -18,6 +18,7 @@
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
 #   N_ABLATION [10000] problems per ablation run, N_MAIN [20000] for the main run, SFT_MINUTES [8] (cap),
+#   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
@@ -133,7 +134,9 @@ plan() {
   (( minutes >= 1 )) || minutes=1
   log "best SFT: $best; GRPO for $minutes min"
   echo "$best" >"$WORK/best_sft"
-  if [ -f "$WORK/$best/adapter_model.safetensors" ]; then
+  if [ -n "${NO_GRPO:-}" ]; then
+    log "GRPO skipped (NO_GRPO is set)"
+  elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
     # shellcheck disable=SC2086
     step grpo python3 training/grpo.py --config "$GRPO_LORA" --init_adapter "$WORK/$best" --dtype float32 \
       --name_source diverse --reward_funcs format order score exact --reward_weights 1 1 1 1 \

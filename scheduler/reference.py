@@ -1,4 +1,4 @@
-"""The reference answer for a problem: a ``<think>`` in one of four formats and the solver's optimal schedule.
+"""The reference answer for a problem: a ``<think>`` in one of five formats and the solver's optimal schedule.
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
 (small models learn short reasoning better), and which one trains best is decided by the ablation in
@@ -15,6 +15,11 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   before the total. Aimed at the failure left after ``scan``: on the hard split 36 of the scan model's 38 overlap
   failures had a think whose kept events did not overlap, and a ``<schedule>`` that also copied dropped ones. The
   recap makes the schedule a copy of adjacent lines, each name at a line start as it is after ``<name>``.
+- ``running``: ``scan`` whose keep lines also carry the kept events so far (``Kept: A; B; C.``), the previous
+  keep line's list plus this event. Aimed at what the recap showed (docs/training.md, session 4): its schedule copied
+  the recap faithfully, but the recap listed dropped events, so finding the next *kept* line among dropped ones is the
+  step a 135M model gets wrong. Here no step skips anything: each list is the latest list plus one name, and the
+  schedule copies the last list.
 """
 
 from __future__ import annotations
@@ -97,11 +102,32 @@ def reasoning_recap(problem: Problem, best: Solution) -> str:
     return "\n".join([*scan, "Schedule:", *recap, total])
 
 
+def reasoning_running(problem: Problem, best: Solution) -> str:
+    """``scan`` with the running list of kept events on every keep line."""
+    kept_set = set(best.events)
+    free: int | None = None
+    kept: list[str] = []
+    lines = []
+    for ev in _start_order(problem):
+        head = _head(problem, ev)
+        if ev in kept_set:
+            free = ev.end
+            kept.append(ev.name)
+            lines.append(f"{head} keep, free at {ev.end_hhmm}. Kept: {'; '.join(kept)}.")
+        elif free is not None and ev.start < free:
+            lines.append(f"{head} starts before {format_time(free)}, drop.")
+        else:
+            lines.append(f"{head} {_drop_reason(problem, best, ev)}")
+    lines.append(f"Total: {best.score}.")
+    return "\n".join(lines)
+
+
 THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "v2": reasoning_v2,
     "short": reasoning_short,
     "scan": reasoning_scan,
     "recap": reasoning_recap,
+    "running": reasoning_running,
 }
 
 

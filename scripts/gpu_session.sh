@@ -13,11 +13,11 @@
 #      2,048 new tokens, one process per model) as soon as it ends
 #   2  the best run by the mean of its three scores -> GRPO (recipe grpo/config_full.yaml for a full model,
 #      grpo/config.yaml for a LoRA), for the minutes left before the plan's deadline less the final evals
-#   3  full model: LoRA extracted from the GRPO model at ranks 64 and 128 and from the best SFT at 64; every
-#      candidate evaluated on the three splits, and sampled (T=1.0, 4 samples) on test
+#   3  full model: the LoRAs of EXTRACTS from the best SFT (while GRPO runs) and from the GRPO model; every
+#      candidate evaluated on the three splits, the GRPO ones also sampled (T=1.0, 4 samples) on test
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
-#   N_ABLATION [10000] problems per ablation run, N_MAIN [20000] for the main run, SFT_MINUTES [8] (cap),
+#   SFT_MINUTES [8] (cap), EXTRACTS ["64:64 64:512"] rank:embed_rank of the extracted LoRAs,
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
@@ -33,22 +33,23 @@ SFT_LORA=recipes/SmolLM2-135M-Instruct/sft/config.yaml
 GRPO_FULL=recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml
 GRPO_LORA=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
 SHIPPED=checkpoints/smollm2-135m-scheduler
-N_ABLATION=${N_ABLATION:-10000}
-N_MAIN=${N_MAIN:-20000}
 read -r -a EVAL <<<"${EVAL_ARGS:---batch_size 100 --max_new_tokens 2048}"
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 mkdir -p "$WORK/logs" "$WORK/results"
 
-# name | recipe | flags: the SFT ablation. 2026-12-02 (session 4): scan against recap (scan + the kept events restated
-# before the schedule), 20,000 problems and a full epoch each, the training name pool with 22 locales and a codes
-# group; micro-batches of 16 (one GPU, two runs: memory is not the limit it was with five).
-BIG="--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --dataset_num_proc 8"
+# name | recipe | flags: the SFT ablation. Next session (planned after session 4, docs/training.md): the running think
+# (each keep line carries the kept events so far) at 10,000 problems, to pair with session 4's recap run of the same
+# 10,000 problems (results/sft-full-recap-20k-*), and the recap at 20,000 problems (more data for the best format so
+# far). Names say the problem count the run really uses. max_length 8192: running targets of the wider pool reach
+# ~4,800 tokens before the prompt.
 ABLATION=(
-  "sft-full-scan-20k|$SFT_FULL|--think_format scan --num_train_problems $N_MAIN $BIG"
-  "sft-full-recap-20k|$SFT_FULL|--think_format recap --num_train_problems $N_MAIN $BIG"
+  "sft-full-running-n10k|$SFT_FULL|--think_format running --num_train_problems 10000 --max_length 8192"
+  "sft-full-recap-n20k|$SFT_FULL|--think_format recap --num_train_problems 20000"
 )
+# rank:embed_rank of each LoRA extracted from a full model (training/extract_lora.py); r64e512 is ~90 MB in bf16
+read -r -a EXTRACTS <<<"${EXTRACTS:-64:64 64:512}"
 
 log() { echo "[plan $(date +%H:%M:%S)] $*" | tee -a "$WORK/logs/plan.log"; }
 
@@ -81,6 +82,17 @@ sampled() {
   # shellcheck disable=SC2046
   step "sampled-$1" python3 -m eval.run $(model_args "$2") --split test --temperature 1.0 --samples 4 \
     --run_name "$1-test-t1x4" --results_dir "$WORK/results" "${EVAL[@]}"
+}
+
+# extract_all SRC: each of EXTRACTS from the full model $WORK/SRC, each then evaluated (SAMPLED=1: sampled too)
+extract_all() {
+  local src=$1 spec r e name
+  for spec in "${EXTRACTS[@]}"; do
+    r=${spec%%:*}; e=${spec##*:}; name="$src-r$r"; [ "$e" = "$r" ] || name="$name""e$e"
+    ( step "extract-$name" python3 -m training.extract_lora --tuned "$WORK/$src" --rank "$r" --embed_rank "$e" \
+        --out "$WORK/$name" && { evaluate "$name" "$WORK/$name" & [ -z "${SAMPLED:-}" ] || sampled "$name" "$WORK/$name"; wait; } ) &
+  done
+  wait
 }
 
 sft_and_eval() {
@@ -134,6 +146,9 @@ plan() {
   (( minutes >= 1 )) || minutes=1
   log "best SFT: $best; GRPO for $minutes min"
   echo "$best" >"$WORK/best_sft"
+  # The best SFT's shippable forms first (alongside GRPO): they survive a plan cut short.
+  local extracting=""
+  if [ ! -f "$WORK/$best/adapter_model.safetensors" ]; then extract_all "$best" & extracting=$!; fi
   if [ -n "${NO_GRPO:-}" ]; then
     log "GRPO skipped (NO_GRPO is set)"
   elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
@@ -155,17 +170,11 @@ plan() {
       sampled grpo "$WORK/grpo" &
     fi
     sampled "$best" "$WORK/$best" || true
-  else
-    step extract-sft-r64 python3 -m training.extract_lora --tuned "$WORK/$best" --rank 64 --out "$WORK/$best-r64" &&
-      evaluate "$best-r64" "$WORK/$best-r64" &
-    if [ -n "$done_grpo" ]; then
-      evaluate grpo "$WORK/grpo" &
-      for r in 64 128; do
-        ( step "extract-grpo-r$r" python3 -m training.extract_lora --tuned "$WORK/grpo" --rank "$r" --out "$WORK/grpo-r$r" &&
-          { evaluate "grpo-r$r" "$WORK/grpo-r$r" & sampled "grpo-r$r" "$WORK/grpo-r$r"; wait; } ) &
-      done
-    fi
+  elif [ -n "$done_grpo" ]; then
+    evaluate grpo "$WORK/grpo" &
+    SAMPLED=1 extract_all grpo &
   fi
+  [ -z "$extracting" ] || wait "$extracting" || true
   wait || true
   log "plan finished"
 }

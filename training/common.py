@@ -43,7 +43,7 @@ class TrainScriptArguments:
                   "or diverse (the training name pool mixed with them: presets diverse/diverse-hard)."},
     )
     think_format: str = field(
-        default="scan", metadata={"help": "SFT target reasoning: v2, short, scan or recap (scheduler.reference.THINK_FORMATS)."}
+        default="scan", metadata={"help": "SFT target reasoning: v2, short, scan, recap or running (scheduler.reference.THINK_FORMATS)."}
     )
     max_train_minutes: float | None = field(
         default=None, metadata={"help": "Stop gracefully (and save) after this many minutes of training."}

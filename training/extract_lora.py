@@ -7,7 +7,11 @@ output head in SmolLM2, so merging updates both); the norms, a few thousand numb
 (``modules_to_save``), and so are biases where a model has them. The adapter loads like any other (``PeftModel.from_pretrained``, ``eval.run --adapter``)
 and must be measured after extraction: the truncation is not lossless.
 
-    python -m training.extract_lora --base smollm2-135m-instruct --tuned /root/work/grpo --rank 128 --out DIR
+The embedding may get a rank of its own (``--embed_rank``, peft's ``rank_pattern``): a fine-tune on names in many
+scripts moves many rows of SmolLM2's tied embedding and output head, and its rank-64 factorisation kept the least of
+any matrix's change. It costs ~100 KB per rank (49,152 x 576), a linear layer's rank 64 ~39 MB for the whole model.
+
+    python -m training.extract_lora --base smollm2-135m-instruct --tuned /root/work/grpo --rank 64 --embed_rank 512 --out DIR
 """
 
 from __future__ import annotations
@@ -49,8 +53,11 @@ def low_rank(delta, rank: int):
     return (u * root).float(), (root[:, None] * v.T).float(), kept
 
 
-def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | None = None) -> dict:
-    """Write the adapter to ``out`` (bf16 safetensors, tokenizer alongside); returns a report of what was kept."""
+def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | None = None,
+            embed_rank: int | None = None) -> dict:
+    """Write the adapter to ``out`` (bf16 safetensors, tokenizer alongside); returns a report of what was kept.
+
+    ``embed_rank``: the embedding's rank (the others get ``rank``); ``None`` gives it ``rank`` too."""
     import torch
     from peft import LoraConfig, get_peft_model
 
@@ -67,7 +74,11 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
     has_bias = any(getattr(mod, "bias", None) is not None and name.rsplit(".", 1)[-1] in targets
                    for name, mod in base_model.named_modules())
     # Biases (Qwen2's q/k/v) are saved whole with the adapter: bias="lora_only" puts them in its state dict.
+    embed_rank = rank if embed_rank is None else embed_rank
+    # alpha = rank for every module, so that every scale is 1 and B @ A is the change itself
+    pattern = {} if embed_rank == rank else {"embed_tokens": embed_rank}
     config = LoraConfig(r=rank, lora_alpha=rank, lora_dropout=0.0, target_modules=targets, modules_to_save=norms,
+                        rank_pattern=pattern, alpha_pattern=dict(pattern),
                         bias="lora_only" if has_bias else "none", task_type="CAUSAL_LM")
     model = get_peft_model(base_model, config)
     model.peft_config["default"].base_model_name_or_path = hub_id(base)  # not this machine's cache path
@@ -79,7 +90,7 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
             key = name.removeprefix("base_model.model.") + ".weight"
             delta = (tuned_state[key].to(device) - module.base_layer.weight.to(device))
             if "default" in module.lora_embedding_A:  # embedding: delta (vocab x dim) = (B @ A).T
-                b, a, kept = low_rank(delta.T, rank)
+                b, a, kept = low_rank(delta.T, embed_rank)
                 module.lora_embedding_B["default"].copy_(b)
                 module.lora_embedding_A["default"].copy_(a)
             else:  # linear: delta (out x in) = B @ A
@@ -101,10 +112,12 @@ def extract(base: str, tuned: str, rank: int, out: str | Path, device: str | Non
     convert_adapter_to_bf16(out)
     load_tokenizer(tuned_path).save_pretrained(out)  # the fine-tune's, chat template checked; pads on the left
     values = sorted(energy.values())
+    worst = sorted(energy, key=energy.get)[:3]
     report = {
-        "base": base, "tuned": str(tuned), "rank": rank, "matrices": len(values),
+        "base": base, "tuned": str(tuned), "rank": rank, "embed_rank": embed_rank, "matrices": len(values),
         "energy_kept_min": round(values[0], 4) if values else None,
         "energy_kept_median": round(values[len(values) // 2], 4) if values else None,
+        "energy_kept_least": {key: round(energy[key], 4) for key in worst},
         "adapter_bytes": (out / "adapter_model.safetensors").stat().st_size,
     }
     (out / "extraction.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -116,12 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--base", default="smollm2-135m-instruct", help="the model the fine-tune started from")
     parser.add_argument("--tuned", required=True, help="the full fine-tune's folder (safetensors)")
     parser.add_argument("--rank", type=int, default=128)
+    parser.add_argument("--embed_rank", type=int, default=None, help="the embedding's rank (default: --rank)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args(argv)
-    if args.rank < 1:
-        print("error: --rank must be at least 1", file=sys.stderr)
+    if args.rank < 1 or (args.embed_rank is not None and args.embed_rank < 1):
+        print("error: --rank and --embed_rank must be at least 1", file=sys.stderr)
         return 2
-    print(json.dumps(extract(args.base, args.tuned, args.rank, args.out), indent=2))
+    print(json.dumps(extract(args.base, args.tuned, args.rank, args.out, embed_rank=args.embed_rank), indent=2))
     return 0
 
 

@@ -56,6 +56,23 @@ def test_recap_is_the_scan_then_the_optimal_schedule_line_by_line_then_the_total
         assert lines[len(scan):-1] == [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
 
 
+def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_scan():
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        best = solve(problem)
+        scan = reasoning(problem, "scan").splitlines()
+        running = reasoning(problem, "running").splitlines()
+        assert len(running) == len(scan) and running[-1] == scan[-1]
+        kept: list[str] = []
+        for plain, line in zip(scan[:-1], running[:-1]):
+            if plain.endswith(".") and ": keep, free at " in plain:
+                kept.append(next(ev.name for ev in best.events if plain.startswith(f"- {ev.name} (")))
+                assert line == f"{plain} Kept: {'; '.join(kept)}."
+            else:
+                assert line == plain
+        assert kept == [ev.name for ev in best.events]
+
+
 def test_short_names_the_dropped_events_and_the_total():
     problem = Problem.from_row(load_split("test")[0])
     kept = set(solve(problem).events)
@@ -67,5 +84,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan, recap"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap, running"):
         reference_answer(problem, "long")

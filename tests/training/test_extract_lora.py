@@ -12,14 +12,16 @@ from models.tiny import build_tiny_model
 from training.extract_lora import extract, low_rank, main
 
 
-def fake_fine_tune(base, out, rank: int, seed: int = 0):
-    """``base`` with a rank-``rank`` change to every matrix and a change to every norm, saved to ``out``."""
+def fake_fine_tune(base, out, rank: int, seed: int = 0, embed_rank: int | None = None):
+    """``base`` with a rank-``rank`` change to every matrix (``embed_rank`` to the embedding) and a change to every
+    norm, saved to ``out``."""
     model = AutoModelForCausalLM.from_pretrained(base)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for _, p in model.named_parameters():
+        for name, p in model.named_parameters():
             if p.ndim == 2:
-                p += 0.05 * torch.randn(p.shape[0], rank, generator=g) @ torch.randn(rank, p.shape[1], generator=g)
+                r = embed_rank if embed_rank is not None and "embed_tokens" in name else rank
+                p += 0.05 * torch.randn(p.shape[0], r, generator=g) @ torch.randn(r, p.shape[1], generator=g)
             else:
                 p += 0.1 * torch.randn(p.shape, generator=g)
     model.save_pretrained(out)
@@ -61,9 +63,28 @@ def test_a_lower_rank_loses_some_of_the_change(tmp_path):
     assert report["energy_kept_min"] < 0.9
 
 
+def test_the_embedding_can_have_a_rank_of_its_own(tmp_path):
+    """A change of rank 8 to the embedding and 2 elsewhere: rank 2 loses the embedding's (and the report names it),
+    rank 2 with embed_rank 8 keeps all of it and reproduces the fine-tune once merged."""
+    base = build_tiny_model(tmp_path / "base")
+    tuned = fake_fine_tune(base, tmp_path / "tuned", rank=2, embed_rank=8)
+    same = extract(str(base), str(tmp_path / "tuned"), rank=2, out=tmp_path / "r2", device="cpu")
+    assert same["embed_rank"] == 2 and same["energy_kept_min"] < 0.9
+    assert next(iter(same["energy_kept_least"])) == "model.embed_tokens.weight"
+    own = extract(str(base), str(tmp_path / "tuned"), rank=2, out=tmp_path / "r2e8", device="cpu", embed_rank=8)
+    assert own["embed_rank"] == 8 and own["energy_kept_min"] == pytest.approx(1.0, abs=1e-3)
+    assert own["adapter_bytes"] > same["adapter_bytes"]
+    merged = load_model(ModelSpec(str(base), str(tmp_path / "r2e8")), device="cpu").model
+    ids = torch.randint(0, 400, (2, 24), generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        want, got = tuned(ids).logits, merged(ids).logits
+    assert float((got - want).norm() / want.norm()) < 0.03
+
+
 def test_the_cli_refuses_a_bad_rank(tmp_path, capsys):
     assert main(["--tuned", str(tmp_path), "--rank", "0", "--out", str(tmp_path / "x")]) == 2
     assert "--rank" in capsys.readouterr().err
+    assert main(["--tuned", str(tmp_path), "--rank", "4", "--embed_rank", "0", "--out", str(tmp_path / "x")]) == 2
 
 
 def test_an_extracted_adapter_is_the_fine_tune_only_once_merged(tmp_path):

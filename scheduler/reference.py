@@ -77,33 +77,8 @@ def reasoning_short(problem: Problem, best: Solution) -> str:
     return f"Drop to avoid overlaps: {', '.join(dropped) or 'none'}. Total weighted duration {best.score}."
 
 
-def reasoning_scan(problem: Problem, best: Solution) -> str:
-    """``v2`` with the running "free at" time: keep moves it, an event starting before it is dropped."""
-    kept = set(best.events)
-    free: int | None = None
-    lines = []
-    for ev in _start_order(problem):
-        head = _head(problem, ev)
-        if ev in kept:
-            free = ev.end
-            lines.append(f"{head} keep, free at {ev.end_hhmm}.")
-        elif free is not None and ev.start < free:
-            lines.append(f"{head} starts before {format_time(free)}, drop.")
-        else:
-            lines.append(f"{head} {_drop_reason(problem, best, ev)}")
-    lines.append(f"Total: {best.score}.")
-    return "\n".join(lines)
-
-
-def reasoning_recap(problem: Problem, best: Solution) -> str:
-    """``scan`` with the kept events restated in schedule order before the total."""
-    *scan, total = reasoning_scan(problem, best).splitlines()
-    recap = [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
-    return "\n".join([*scan, "Schedule:", *recap, total])
-
-
-def reasoning_running(problem: Problem, best: Solution) -> str:
-    """``scan`` with the running list of kept events on every keep line."""
+def _scan_lines(problem: Problem, best: Solution, running: bool = False) -> list[str]:
+    """The scan's event lines; ``running`` ends each keep line with the kept events so far."""
     kept_set = set(best.events)
     free: int | None = None
     kept: list[str] = []
@@ -113,13 +88,29 @@ def reasoning_running(problem: Problem, best: Solution) -> str:
         if ev in kept_set:
             free = ev.end
             kept.append(ev.name)
-            lines.append(f"{head} keep, free at {ev.end_hhmm}. Kept: {'; '.join(kept)}.")
+            so_far = f" Kept: {'; '.join(kept)}." if running else ""
+            lines.append(f"{head} keep, free at {ev.end_hhmm}.{so_far}")
         elif free is not None and ev.start < free:
             lines.append(f"{head} starts before {format_time(free)}, drop.")
         else:
             lines.append(f"{head} {_drop_reason(problem, best, ev)}")
-    lines.append(f"Total: {best.score}.")
-    return "\n".join(lines)
+    return lines
+
+
+def reasoning_scan(problem: Problem, best: Solution) -> str:
+    """``v2`` with the running "free at" time: keep moves it, an event starting before it is dropped."""
+    return "\n".join([*_scan_lines(problem, best), f"Total: {best.score}."])
+
+
+def reasoning_recap(problem: Problem, best: Solution) -> str:
+    """``scan`` with the kept events restated in schedule order before the total."""
+    recap = [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
+    return "\n".join([*_scan_lines(problem, best), "Schedule:", *recap, f"Total: {best.score}."])
+
+
+def reasoning_running(problem: Problem, best: Solution) -> str:
+    """``scan`` with the running list of kept events on every keep line."""
+    return "\n".join([*_scan_lines(problem, best, running=True), f"Total: {best.score}."])
 
 
 THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {

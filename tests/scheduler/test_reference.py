@@ -45,23 +45,22 @@ def test_scan_keeps_exactly_the_events_that_start_at_or_after_the_free_time():
         assert kept == [ev.name for ev in solve(problem).events]
 
 
-def test_recap_is_the_scan_then_the_optimal_schedule_line_by_line_then_the_total():
+def scan_and(think: str):
+    """(the solver's optimum, the scan's lines, ``think``'s lines) for every test problem."""
     for row in ROWS:
         problem = Problem.from_row(row)
-        best = solve(problem)
-        scan = reasoning(problem, "scan").splitlines()
-        lines = reasoning(problem, "recap").splitlines()
+        yield solve(problem), reasoning(problem, "scan").splitlines(), reasoning(problem, think).splitlines()
+
+
+def test_recap_is_the_scan_then_the_optimal_schedule_line_by_line_then_the_total():
+    for best, scan, lines in scan_and("recap"):
         assert lines[: len(scan) - 1] == scan[:-1] and lines[-1] == scan[-1] == f"Total: {best.score}."
         assert lines[len(scan) - 1] == "Schedule:"
         assert lines[len(scan):-1] == [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
 
 
 def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_scan():
-    for row in ROWS:
-        problem = Problem.from_row(row)
-        best = solve(problem)
-        scan = reasoning(problem, "scan").splitlines()
-        running = reasoning(problem, "running").splitlines()
+    for best, scan, running in scan_and("running"):
         assert len(running) == len(scan) and running[-1] == scan[-1]
         kept: list[str] = []
         for plain, line in zip(scan[:-1], running[:-1]):

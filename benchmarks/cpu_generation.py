@@ -8,14 +8,15 @@ Rows (each lane alone unless it says "both"; greedy, max 1,024 new tokens):
   generate     HF ``generate`` (the baseline), fp32
   loop         a lean decode loop (``models.fast_decode.GreedyDecoder``) without prefix cache or lookup
   prefix       + the shared system/user-template prefix's KV cache (only the problem is prefilled)
-  lookup       + prompt-lookup drafts (up to 12 tokens after a 2-4-gram match, verified in one forward pass)
+  lookup       + prompt-lookup drafts (up to 12 tokens after a 2-4-gram match, verified in one forward pass;
+               --max-draft N: a draft taken whole doubles the next one, up to N)
   hint         + drafts from the solver's reference answer first (``hint_ids``; what the app does), on
                --problem and every --check problem
   lookup-2t    the same with 2 torch threads, lanes one after the other
   both-1t      both lanes at once, 1 thread each (what the page's button does with the fast path)
   both-seq-2t  both lanes one after the other, 2 threads each (total wall time)
   bf16         the lean loop in bf16 (outputs checked against fp32 generate)
-  step-cost    median time of one forward pass over 1, 2, 4, 8, 12 new tokens after a 600-token cache
+  step-cost    median time of one forward pass over 1, 2, 4, 8, 12, 16, 24, 32, 48 new tokens after a 600-token cache
                (1 and 2 threads; fp32 and bf16): what a drafted step costs against a one-token step
 Times are wall seconds; "first" is the first token's latency; "same" compares the tokens with
 ``generate``'s on the same problem.
@@ -85,7 +86,7 @@ def step_cost(model, threads: int, repeats: int = 12) -> dict:
     costs = {}
     with torch.inference_mode():
         cache = model(ids, use_cache=True, logits_to_keep=1).past_key_values
-        for n in (1, 2, 4, 8, 12):
+        for n in (1, 2, 4, 8, 12, 16, 24, 32, 48):
             feed = torch.randint(0, 40000, (1, n), generator=generator)
             times = []
             for _ in range(repeats):
@@ -105,25 +106,28 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", choices=ROWS, default=list(ROWS))
     parser.add_argument("--max-new-tokens", type=int, default=1024)
     parser.add_argument("--lookup", type=int, default=12)
+    parser.add_argument("--max-draft", type=int, nargs="*", default=[], help="longest drafts after whole ones to "
+                        "compare on the hint row (default: --lookup only); each is a row hint-mdN")
+    parser.add_argument("--roles", nargs="*", choices=("base", "tuned"), default=["base", "tuned"])
     args = parser.parse_args(argv)
     load0 = os.getloadavg()[0]
     torch.set_num_threads(1)
-    backends = {"base": TransformersBackend(ModelSpec("smollm2-135m-instruct"), device="cpu"),
-                "tuned": TransformersBackend(ModelSpec("smollm2-135m-instruct", ADAPTER), device="cpu")}
+    specs = {"base": ModelSpec("smollm2-135m-instruct"), "tuned": ModelSpec("smollm2-135m-instruct", ADAPTER)}
+    backends = {role: TransformersBackend(specs[role], device="cpu") for role in args.roles}
     problems = load_problems("test")
     prompts = {}
     for p in [args.problem, *args.check]:
-        enc = backends["base"]._encode([build_messages(problems[p])])
+        enc = next(iter(backends.values()))._encode([build_messages(problems[p])])
         prompts[p] = enc["input_ids"][0].tolist()
-    prefix = backends["base"].shared_prefix_ids()
+    prefix = next(iter(backends.values())).shared_prefix_ids()
     print(f"prompt tokens (test #{args.problem}): {len(prompts[args.problem])}, shared prefix {len(prefix)}; "
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, load average {load0:.2f}")
 
-    def decoders(lookup, dtype=None):
+    def decoders(lookup, dtype=None, max_draft=None):
         out = {}
         for role, b in backends.items():
             model = b.model if dtype is None else copy.deepcopy(b.model).to(dtype)
-            d = GreedyDecoder(model, b.eos_ids, lookup_tokens=lookup)
+            d = GreedyDecoder(model, b.eos_ids, lookup_tokens=lookup, max_draft=max_draft)
             if prefix:
                 d.cache_prefix(prefix)
             out[role] = d
@@ -159,12 +163,14 @@ def main(argv=None) -> int:
         for role in backends:
             record("lookup", role, p, *run_decoder(with_lookup[role], prompts[p], args.max_new_tokens), 1)
     if "hint" in args.only:
-        for p in prompts:
-            for role, b in backends.items():
-                hint = b.tokenizer(reference_answer(problems[p]), add_special_tokens=False)["input_ids"]
-                before = with_lookup[role].stats["forwards"]
-                record("hint", role, p, *run_decoder(with_lookup[role], prompts[p], args.max_new_tokens, hint), 1)
-                print(f"{'':12} {role:5} decoding forward passes: {with_lookup[role].stats['forwards'] - before + 1}")
+        variants = [("hint", with_lookup)] + [(f"hint-md{m}", decoders(args.lookup, max_draft=m)) for m in args.max_draft]
+        for name, decs in variants:
+            for p in prompts:
+                for role, b in backends.items():
+                    hint = b.tokenizer(reference_answer(problems[p]), add_special_tokens=False)["input_ids"]
+                    before = decs[role].stats["forwards"]
+                    record(name, role, p, *run_decoder(decs[role], prompts[p], args.max_new_tokens, hint), 1)
+                    print(f"{'':12} {role:5} decoding forward passes: {decs[role].stats['forwards'] - before + 1}")
     if "lookup-2t" in args.only or "both-seq-2t" in args.only:
         torch.set_num_threads(2)
         started = time.perf_counter()
@@ -190,7 +196,7 @@ def main(argv=None) -> int:
         for role in backends:
             record("bf16+lookup", role, args.problem, *run_decoder(decs[role], prompts[args.problem], args.max_new_tokens), 1)
     if "step-cost" in args.only:
-        model = backends["base"].model
+        model = next(iter(backends.values())).model
         for threads in (1, 2):
             print(f"step cost fp32 {threads}t: " + ", ".join(f"{n} tok {ms:.1f} ms" for n, ms in step_cost(model, threads).items()))
         costs = step_cost(copy.deepcopy(model).to(torch.bfloat16), 1)

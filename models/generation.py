@@ -72,7 +72,9 @@ class TransformersBackend(Backend):
         if fast and self.loaded.device == "cpu":
             from models.fast_decode import GreedyDecoder
 
-            self.fast = GreedyDecoder(self.model, self.eos_ids)
+            # Drafts taken whole grow to 48 tokens: a forward over 48 costs ~2.4x one over a single token on the
+            # 2-core CPU, and the tuned lane follows its hint for long runs (benchmarks/RESULTS.md, "Longer drafts").
+            self.fast = GreedyDecoder(self.model, self.eos_ids, max_draft=48)
             self.fast.cache_prefix(self.shared_prefix_ids())
 
     def info(self) -> dict:

@@ -99,6 +99,23 @@ def test_hint_drafts_keep_the_greedy_tokens(fast_backend, conversations):
             assert decoder.stats["hint_drafts"] > 0 and decoder.stats["forwards"] <= len(want) // 4
 
 
+def test_whole_drafts_grow_up_to_max_draft_and_keep_the_greedy_tokens(fast_backend, conversations):
+    """The model's own answer as the hint: every draft is taken whole, so growing drafts (4, 8, 16, 32) need fewer
+    forward passes than fixed ones of 4, with the same tokens; a hint it never follows gives the same tokens too."""
+    ids = fast_backend._encode([conversations[0]])["input_ids"][0].tolist()
+    plain = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=0)
+    want = [t for step in plain.decode(ids, 120) for t in step]
+    fixed = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=4)
+    growing = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=4, max_draft=32)
+    steps = list(growing.decode(ids, 120, hint_ids=want))
+    assert [t for step in fixed.decode(ids, 120, hint_ids=want) for t in step] == want
+    assert [t for step in steps for t in step] == want
+    assert growing.stats["forwards"] < fixed.stats["forwards"]
+    assert max(len(step) for step in steps) > 5  # a draft longer than lookup_tokens was taken
+    wrong = GreedyDecoder(fast_backend.model, fast_backend.eos_ids, lookup_tokens=4, max_draft=32)
+    assert [t for step in wrong.decode(ids, 120, hint_ids=list(reversed(want))) for t in step] == want
+
+
 def test_stream_with_a_hint_gives_the_same_text(fast_backend, conversations):
     settings = SamplingSettings(max_new_tokens=40)
     text = fast_backend.generate([conversations[1]], settings)[0].text

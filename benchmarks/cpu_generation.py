@@ -114,12 +114,13 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     specs = {"base": ModelSpec("smollm2-135m-instruct"), "tuned": ModelSpec("smollm2-135m-instruct", ADAPTER)}
     backends = {role: TransformersBackend(specs[role], device="cpu") for role in args.roles}
+    first_backend = next(iter(backends.values()))  # prompts and the prefix are the same for every role
     problems = load_problems("test")
     prompts = {}
     for p in [args.problem, *args.check]:
-        enc = next(iter(backends.values()))._encode([build_messages(problems[p])])
+        enc = first_backend._encode([build_messages(problems[p])])
         prompts[p] = enc["input_ids"][0].tolist()
-    prefix = next(iter(backends.values())).shared_prefix_ids()
+    prefix = first_backend.shared_prefix_ids()
     print(f"prompt tokens (test #{args.problem}): {len(prompts[args.problem])}, shared prefix {len(prefix)}; "
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, load average {load0:.2f}")
 
@@ -196,7 +197,7 @@ def main(argv=None) -> int:
         for role in backends:
             record("bf16+lookup", role, args.problem, *run_decoder(decs[role], prompts[args.problem], args.max_new_tokens), 1)
     if "step-cost" in args.only:
-        model = next(iter(backends.values())).model
+        model = first_backend.model
         for threads in (1, 2):
             print(f"step cost fp32 {threads}t: " + ", ".join(f"{n} tok {ms:.1f} ms" for n, ms in step_cost(model, threads).items()))
         costs = step_cost(copy.deepcopy(model).to(torch.bfloat16), 1)

@@ -17,7 +17,7 @@ is 2 % faster), but it cannot do the two things that pay here:
   model's own greedy answer, token for token (a model that ignores the hint pays for a few wrong drafts).
 - **Growing drafts** (``max_draft``): a draft taken whole doubles the next one, up to ``max_draft``; a forward
   over 48 tokens costs ~2.4x one over a single token on the 2-core CPU, and a tuned model follows its hint for
-  long runs (the tuned lane 29-36% faster in the page; benchmarks/RESULTS.md, "Longer drafts").
+  long runs (the tuned lane 25-36% faster in the page; benchmarks/RESULTS.md, "Longer drafts").
 
 Outputs are the same greedy tokens as ``generate`` up to floating-point ties (a forward pass over
 several tokens rounds differently from one over a single token); the tests and

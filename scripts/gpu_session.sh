@@ -32,7 +32,6 @@ SFT_FULL=recipes/SmolLM2-135M-Instruct/sft/config_full.yaml
 SFT_LORA=recipes/SmolLM2-135M-Instruct/sft/config.yaml
 GRPO_FULL=recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml
 GRPO_LORA=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
-SHIPPED=checkpoints/smollm2-135m-scheduler
 read -r -a EVAL <<<"${EVAL_ARGS:---batch_size 100 --max_new_tokens 2048}"
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
@@ -147,8 +146,7 @@ plan() {
   log "best SFT: $best; GRPO for $minutes min"
   echo "$best" >"$WORK/best_sft"
   # The best SFT's shippable forms first (alongside GRPO): they survive a plan cut short.
-  local extracting=""
-  if [ ! -f "$WORK/$best/adapter_model.safetensors" ]; then extract_all "$best" & extracting=$!; fi
+  [ -f "$WORK/$best/adapter_model.safetensors" ] || extract_all "$best" &
   if [ -n "${NO_GRPO:-}" ]; then
     log "GRPO skipped (NO_GRPO is set)"
   elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
@@ -174,7 +172,6 @@ plan() {
     evaluate grpo "$WORK/grpo" &
     SAMPLED=1 extract_all grpo &
   fi
-  [ -z "$extracting" ] || wait "$extracting" || true
   wait || true
   log "plan finished"
 }

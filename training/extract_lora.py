@@ -8,8 +8,8 @@ output head in SmolLM2, so merging updates both); the norms, a few thousand numb
 and must be measured after extraction: the truncation is not lossless.
 
 The embedding may get a rank of its own (``--embed_rank``, peft's ``rank_pattern``): a fine-tune on names in many
-scripts moves many rows of SmolLM2's tied embedding and output head, and its rank-64 factorisation kept the least of
-any matrix's change. It costs ~100 KB per rank (49,152 x 576), a linear layer's rank 64 ~39 MB for the whole model.
+scripts moves many rows of SmolLM2's tied embedding and output head, and its change may need more than the rank the
+linear layers get (the report's ``energy_kept_least`` says which matrices kept the least). It costs ~100 KB per rank (49,152 x 576), a linear layer's rank 64 ~39 MB for the whole model.
 
     python -m training.extract_lora --base smollm2-135m-instruct --tuned /root/work/grpo --rank 64 --embed_rank 512 --out DIR
 """

@@ -17,7 +17,8 @@
 #      candidate evaluated on the three splits, the GRPO ones also sampled (T=1.0, 4 samples) on test
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
-#   SFT_MINUTES [8] (cap), EXTRACTS ["64:64 64:512"] rank:embed_rank of the extracted LoRAs,
+#   SFT_MINUTES [8] (cap), EXTRACTS ["64:64 128:64 b95"] the LoRAs extracted from the best SFT (RANK:EMBED_RANK,
+#   or bMB: ranks per matrix within MB), EXTRACTS_GRPO [b95] those from the GRPO model,
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
@@ -47,8 +48,11 @@ ABLATION=(
   "sft-full-running-n10k|$SFT_FULL|--think_format running --num_train_problems 10000 --max_length 8192"
   "sft-full-recap-n20k|$SFT_FULL|--think_format recap --num_train_problems 20000"
 )
-# rank:embed_rank of each LoRA extracted from a full model (training/extract_lora.py); r64e512 is ~90 MB in bf16
-read -r -a EXTRACTS <<<"${EXTRACTS:-64:64 64:512}"
+# the LoRAs extracted from the best full SFT model (training/extract_lora.py): rank:embed_rank, or bMB for ranks
+# chosen per matrix within MB. r64 is 45.6 MB in bf16, r128 with the embedding at 64 ~85 MB; b95 fills 95 MB.
+read -r -a EXTRACTS <<<"${EXTRACTS:-64:64 128:64 b95}"
+# and from the GRPO model (sampled too)
+EXTRACTS_GRPO=${EXTRACTS_GRPO:-b95}
 
 log() { echo "[plan $(date +%H:%M:%S)] $*" | tee -a "$WORK/logs/plan.log"; }
 
@@ -83,13 +87,24 @@ sampled() {
     --run_name "$1-test-t1x4" --results_dir "$WORK/results" "${EVAL[@]}"
 }
 
-# extract_all SRC: each of EXTRACTS from the full model $WORK/SRC, each then evaluated (SAMPLED=1: sampled too)
+# extract_all SRC [SPECS]: each LoRA of SPECS (default EXTRACTS) from the full model $WORK/SRC, each then evaluated
+# (SAMPLED=1: sampled too). A spec is RANK:EMBED_RANK, or bMB[:FLOOR]: each matrix its own rank, at least FLOOR
+# (64), within MB (--budget_mb).
 extract_all() {
-  local src=$1 spec r e name
-  for spec in "${EXTRACTS[@]}"; do
-    r=${spec%%:*}; e=${spec##*:}; name="$src-r$r"; [ "$e" = "$r" ] || name="$name""e$e"
-    ( step "extract-$name" python3 -m training.extract_lora --tuned "$WORK/$src" --rank "$r" --embed_rank "$e" \
-        --out "$WORK/$name" && { evaluate "$name" "$WORK/$name" & [ -z "${SAMPLED:-}" ] || sampled "$name" "$WORK/$name"; wait; } ) &
+  local src=$1 spec r e name flags mb floor
+  local specs; read -r -a specs <<<"${2:-${EXTRACTS[*]}}"
+  for spec in "${specs[@]}"; do
+    if [[ $spec == b* ]]; then
+      mb=${spec#b}; floor=64; [[ $mb == *:* ]] && { floor=${mb##*:}; mb=${mb%%:*}; }
+      name="$src-b$mb"; [ "$floor" = 64 ] || name="$name""f$floor"
+      flags="--budget_mb $mb --rank $floor"
+    else
+      r=${spec%%:*}; e=${spec##*:}; name="$src-r$r"; [ "$e" = "$r" ] || name="$name""e$e"
+      flags="--rank $r --embed_rank $e"
+    fi
+    # shellcheck disable=SC2086
+    ( step "extract-$name" python3 -m training.extract_lora --tuned "$WORK/$src" $flags --out "$WORK/$name" \
+        && { evaluate "$name" "$WORK/$name" & [ -z "${SAMPLED:-}" ] || sampled "$name" "$WORK/$name"; wait; } ) &
   done
   wait
 }
@@ -170,7 +185,7 @@ plan() {
     sampled "$best" "$WORK/$best" || true
   elif [ -n "$done_grpo" ]; then
     evaluate grpo "$WORK/grpo" &
-    SAMPLED=1 extract_all grpo &
+    SAMPLED=1 extract_all grpo "$EXTRACTS_GRPO" &
   fi
   wait || true
   log "plan finished"
@@ -205,7 +220,7 @@ case ${1:-} in
     rm -rf "$WORK/bundle"; mkdir -p "$WORK/bundle/runs"
     cp -r "$WORK/results" "$WORK/logs" "$WORK/bundle/"
     # every training output's record (summaries, logs, configs, extraction reports), never its weights
-    for d in "$WORK"/sft-* "$WORK"/grpo "$WORK"/grpo-r*; do
+    for d in "$WORK"/sft-* "$WORK"/grpo "$WORK"/grpo-*; do
       [ -d "$d" ] || continue
       mkdir -p "$WORK/bundle/runs/$(basename "$d")"
       find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' \) \

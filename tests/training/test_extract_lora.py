@@ -9,7 +9,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from models.loading import load_model
 from models.specs import ModelSpec
 from models.tiny import build_tiny_model
-from training.extract_lora import extract, low_rank, main
+from training.extract_lora import budget_ranks, extract, low_rank, main
 
 
 def fake_fine_tune(base, out, rank: int, seed: int = 0, embed_rank: int | None = None):
@@ -102,3 +102,53 @@ def test_an_extracted_adapter_is_the_fine_tune_only_once_merged(tmp_path):
         merged = model.merge_and_unload()(ids).logits
     assert float((merged - want).norm() / want.norm()) < 0.03
     assert float((unmerged - want).norm() / want.norm()) > 0.1
+
+
+def test_budget_ranks_keep_the_most_share_per_byte():
+    """Two matrices of equal size: one whose change is rank 1, one spread evenly over 4 directions. Three ranks
+    beyond the first go to the spread one; a budget too small for rank 1 everywhere is refused."""
+    spectra = {"a": torch.tensor([1.0, 0.0, 0.0, 0.0], dtype=torch.float64),
+               "b": torch.tensor([1.0, 1.0, 1.0, 1.0], dtype=torch.float64)}
+    sizes = {"a": (4, 6), "b": (4, 6)}
+    assert budget_ranks(spectra, sizes, budget_bytes=5 * 10 * 2) == {"a": 1, "b": 4}
+    assert budget_ranks(spectra, sizes, budget_bytes=3 * 10 * 2) == {"a": 1, "b": 2}
+    with pytest.raises(ValueError, match="less than the floor"):
+        budget_ranks(spectra, sizes, budget_bytes=10)
+
+
+def test_a_floor_keeps_a_dear_matrix_from_starving():
+    """A wide matrix (an embedding's shape) costs many times a small one per rank: by share per byte it gets rank 1;
+    its floor holds it up, and what is left goes by share per byte."""
+    spectra = {"emb": torch.tensor([1.0] * 4, dtype=torch.float64), "a": torch.tensor([1.0] * 4, dtype=torch.float64)}
+    sizes = {"emb": (4, 96), "a": (4, 6)}
+    assert budget_ranks(spectra, sizes, budget_bytes=(100 + 4 * 10) * 2) == {"emb": 1, "a": 4}
+    assert budget_ranks(spectra, sizes, budget_bytes=(200 + 4 * 10) * 2, floors={"emb": 2}) == {"emb": 2, "a": 4}
+
+
+def test_a_budget_gives_the_embedding_the_rank_its_change_needs(tmp_path):
+    """A change of rank 8 to the embedding and 2 elsewhere; a budget that fits just those ranks (and not rank 8
+    everywhere) keeps all of it, within the budget, and the merged adapter is the fine-tune."""
+    base = build_tiny_model(tmp_path / "base")
+    tuned = fake_fine_tune(base, tmp_path / "tuned", rank=2, embed_rank=8)
+    sizes = {name: tuple(p.shape) for name, p in tuned.named_parameters() if p.ndim == 2 and "lm_head" not in name}
+    need = sum((8 if "embed_tokens" in name else 2) * (m + n) * 2 for name, (m, n) in sizes.items())
+    report = extract(str(base), str(tmp_path / "tuned"), rank=1, out=tmp_path / "b", device="cpu",
+                     budget_mb=need * 1.02 / 1e6)
+    assert report["energy_kept_min"] == pytest.approx(1.0, abs=1e-3)
+    assert report["ranks_by_module"]["embed_tokens"] >= 8 and report["rank_min"] >= 2
+    uniform = extract(str(base), str(tmp_path / "tuned"), rank=8, out=tmp_path / "r8", device="cpu")
+    assert report["adapter_bytes"] < uniform["adapter_bytes"]
+    merged = load_model(ModelSpec(str(base), str(tmp_path / "b")), device="cpu").model
+    ids = torch.randint(0, 400, (2, 24), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        want, got = tuned(ids).logits, merged(ids).logits
+    assert float((got - want).norm() / want.norm()) < 0.03
+
+
+def test_the_cli_refuses_a_budget_too_small(tmp_path, capsys):
+    base = build_tiny_model(tmp_path / "base")
+    fake_fine_tune(base, tmp_path / "tuned", rank=2)
+    assert main(["--base", str(base), "--tuned", str(tmp_path / "tuned"), "--budget_mb", "0.0001",
+                 "--out", str(tmp_path / "x")]) == 2
+    assert "less than the floor" in capsys.readouterr().err
+    assert main(["--tuned", str(tmp_path), "--budget_mb", "-1", "--out", str(tmp_path / "x")]) == 2

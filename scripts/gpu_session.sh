@@ -45,7 +45,7 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # far). Names say the problem count the run really uses. max_length 8192: running targets of the wider pool reach
 # ~4,800 tokens before the prompt.
 ABLATION=(
-  "sft-full-running-n10k|$SFT_FULL|--think_format running --num_train_problems 10000 --max_length 8192"
+  "sft-full-running-n10k|$SFT_FULL|--think_format running --num_train_problems 10000 --max_length 8192 --per_device_train_batch_size 4 --gradient_accumulation_steps 8"
   "sft-full-recap-n20k|$SFT_FULL|--think_format recap --num_train_problems 20000"
 )
 # the LoRAs extracted from the best full SFT model (training/extract_lora.py): rank:embed_rank, or bMB for ranks

@@ -3,7 +3,8 @@
 # It runs detached on the GPU machine and outlives each 10-minute call.
 #
 #   bash scripts/gpu_session.sh start     provision the staged GGUF, then run the plan below detached
-#   bash scripts/gpu_session.sh wait      block until the plan ends or WAIT_S (540) passes; show progress
+#   bash scripts/gpu_session.sh wait      block until the plan ends or WAIT_S (540) passes; show progress (and bundle
+#                                         what is done so far into $OUT when the call sets it)
 #   bash scripts/gpu_session.sh bundle    results and logs into $OUT (tar parts of 15 MiB)
 #   bash scripts/gpu_session.sh fetch DIR [FIRST [COUNT]]   DIR's adapter as 15 MiB parts into $OUT (COUNT from FIRST)
 #
@@ -191,6 +192,20 @@ plan() {
   log "plan finished"
 }
 
+# bundle: results and logs (never weights) as tar parts of 15 MiB in $OUT
+bundle() {
+  rm -rf "$WORK/bundle"; mkdir -p "$WORK/bundle/runs"
+  cp -r "$WORK/results" "$WORK/logs" "$WORK/bundle/"
+  # every training output's record (summaries, logs, configs, extraction reports), never its weights
+  for d in "$WORK"/sft-* "$WORK"/grpo "$WORK"/grpo-*; do
+    [ -d "$d" ] || continue
+    mkdir -p "$WORK/bundle/runs/$(basename "$d")"
+    find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' \) \
+      -exec cp {} "$WORK/bundle/runs/$(basename "$d")/" \;
+  done
+  (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
+}
+
 case ${1:-} in
   start)
     [ -f "$GGUF" ] || { echo "no GGUF at $GGUF: stage it first (../shared/tools/device-stage)"; exit 1; }
@@ -214,20 +229,12 @@ case ${1:-} in
     for m in "$WORK"/results/*/metrics.json; do
       [ -f "$m" ] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(sys.argv[1].split('/')[-2], d['valid'], round(d['mean_score'],2))" "$m"
     done
-    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true ;;
+    nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true
+    # what is done so far comes back with every wait: a machine lost between two calls loses no finished figure
+    if [ -n "${OUT:-}" ]; then bundle; fi ;;
   bundle)
     : "${OUT:?bundle writes to \$OUT (set by the device call)}"
-    rm -rf "$WORK/bundle"; mkdir -p "$WORK/bundle/runs"
-    cp -r "$WORK/results" "$WORK/logs" "$WORK/bundle/"
-    # every training output's record (summaries, logs, configs, extraction reports), never its weights
-    for d in "$WORK"/sft-* "$WORK"/grpo "$WORK"/grpo-*; do
-      [ -d "$d" ] || continue
-      mkdir -p "$WORK/bundle/runs/$(basename "$d")"
-      find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' \) \
-        -exec cp {} "$WORK/bundle/runs/$(basename "$d")/" \;
-    done
-    (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
-    ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;
+    bundle; ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;
   fetch)
     : "${OUT:?fetch writes to \$OUT (set by the device call)}"
     dir=$WORK/$2; first=${3:-0}; count=${4:-4}
@@ -238,5 +245,5 @@ case ${1:-} in
     for f in adapter_config.json extraction.json; do [ -f "$dir/$f" ] && cp "$dir/$f" "$OUT/"; done
     ls "$WORK/parts" | sed -n "$((first + 1)),$((first + count))p" | while read -r p; do cp "$WORK/parts/$p" "$OUT/"; done
     ls -la "$OUT" ;;
-  *) sed -n '2,25p' "$0"; exit 2 ;;
+  *) sed -n '2,26p' "$0"; exit 2 ;;
 esac

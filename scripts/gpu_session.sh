@@ -6,6 +6,8 @@
 #   bash scripts/gpu_session.sh wait      block until the plan ends or WAIT_S (540) passes; show progress (and bundle
 #                                         what is done so far into $OUT when the call sets it)
 #   bash scripts/gpu_session.sh bundle    results and logs into $OUT (tar parts of 15 MiB)
+#   bash scripts/gpu_session.sh ship      the next queued adapter parts into $OUT (each extraction queues its adapter;
+#                                         `wait` ships too): rejoin here with `cat NAME.adapter_model.safetensors.part-*`
 #   bash scripts/gpu_session.sh fetch DIR [FIRST [COUNT]]   DIR's adapter as 15 MiB parts into $OUT (COUNT from FIRST)
 #
 # The plan (one GPU, runs side by side: a 135M model leaves most of an H200 idle; every step logs to
@@ -40,18 +42,17 @@ export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 mkdir -p "$WORK/logs" "$WORK/results"
 
-# name | recipe | flags: the SFT ablation. Next session (planned after session 4, docs/training.md): the running think
-# (each keep line carries the kept events so far) at 10,000 problems, to pair with session 4's recap run of the same
-# 10,000 problems (results/sft-full-recap-20k-*), and the recap at 20,000 problems (more data for the best format so
-# far). Names say the problem count the run really uses. max_length 8192: running targets of the wider pool reach
-# ~4,800 tokens before the prompt.
+# name | recipe | flags: the SFT ablation. This session (planned after session 5, docs/training.md): the recap at
+# 20,000 problems again, a full epoch (session 5's run of it was lost with its machine), and beside it the same with
+# half the problems of hard sizes (the issue's hard-fraction arm; session 5's data-size result: hard +37.5 from 10,000
+# to 20,000 problems). Names say the problem count the run really uses.
 ABLATION=(
-  "sft-full-running-n10k|$SFT_FULL|--think_format running --num_train_problems 10000 --max_length 8192 --per_device_train_batch_size 4 --gradient_accumulation_steps 8"
   "sft-full-recap-n20k|$SFT_FULL|--think_format recap --num_train_problems 20000"
+  "sft-full-recap-n20k-h50|$SFT_FULL|--think_format recap --num_train_problems 20000 --hard_fraction 0.5"
 )
 # the LoRAs extracted from the best full SFT model (training/extract_lora.py): rank:embed_rank, or bMB for ranks
 # chosen per matrix within MB. r64 is 45.6 MB in bf16, r128 with the embedding at 64 ~85 MB; b95 fills 95 MB.
-read -r -a EXTRACTS <<<"${EXTRACTS:-64:64 128:64 b95}"
+read -r -a EXTRACTS <<<"${EXTRACTS:-b95}"
 # and from the GRPO model (sampled too)
 EXTRACTS_GRPO=${EXTRACTS_GRPO:-b95}
 
@@ -105,9 +106,36 @@ extract_all() {
     fi
     # shellcheck disable=SC2086
     ( step "extract-$name" python3 -m training.extract_lora --tuned "$WORK/$src" $flags --out "$WORK/$name" \
-        && { evaluate "$name" "$WORK/$name" & [ -z "${SAMPLED:-}" ] || sampled "$name" "$WORK/$name"; wait; } ) &
+        && queue_parts "$name" && { evaluate "$name" "$WORK/$name" & [ -z "${SAMPLED:-}" ] || sampled "$name" "$WORK/$name"; wait; } ) &
   done
   wait
+}
+
+# queue_parts NAME: $WORK/NAME's adapter split into parts of PART_MB (12) MiB under $WORK/parts/NAME, queued for
+# the calls that follow (each `wait` and `ship` carries the next ones into $OUT): weights leave the machine as soon
+# as they exist, not in a last call that a lost machine never answers.
+queue_parts() {
+  local dir=$WORK/$1 p
+  mkdir -p "$WORK/parts/$1"
+  (cd "$dir" && sha256sum adapter_model.safetensors) >"$dir/adapter_model.sha256"
+  split -b "${PART_MB:-12}M" -d -a 2 "$dir/adapter_model.safetensors" "$WORK/parts/$1/$1.adapter_model.safetensors.part-"
+  for p in "$WORK/parts/$1"/*; do echo "$p" >>"$WORK/ship_queue"; done
+  log "queued $1: $(ls "$WORK/parts/$1" | wc -l) parts, sha256 $(cut -d' ' -f1 "$dir/adapter_model.sha256")"
+}
+
+# ship_parts: the next queued parts into $OUT, as many as fit beside what $OUT holds (8 files, 64 MiB)
+ship_parts() {
+  touch "$WORK/ship_queue" "$WORK/shipped"
+  local used files p size
+  used=$(du -cb "$OUT" | tail -n 1 | cut -f1); files=$(find "$OUT" -type f | wc -l)
+  while read -r p; do
+    grep -qxF "$p" "$WORK/shipped" && continue
+    size=$(stat -c %s "$p")
+    (( files < 8 && used + size < 63 * 1048576 )) || break
+    cp "$p" "$OUT/"; echo "$p" >>"$WORK/shipped"; used=$((used + size)); files=$((files + 1))
+    echo "shipped $(basename "$p") ($size bytes)"
+  done <"$WORK/ship_queue"
+  echo "parts left to ship: $(( $(sort -u "$WORK/ship_queue" | wc -l) - $(sort -u "$WORK/shipped" | wc -l) ))"
 }
 
 sft_and_eval() {
@@ -200,7 +228,7 @@ bundle() {
   for d in "$WORK"/sft-* "$WORK"/grpo "$WORK"/grpo-*; do
     [ -d "$d" ] || continue
     mkdir -p "$WORK/bundle/runs/$(basename "$d")"
-    find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' \) \
+    find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' -o -name '*.sha256' \) \
       -exec cp {} "$WORK/bundle/runs/$(basename "$d")/" \;
   done
   (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
@@ -231,7 +259,10 @@ case ${1:-} in
     done
     nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv,noheader 2>/dev/null || true
     # what is done so far comes back with every wait: a machine lost between two calls loses no finished figure
-    if [ -n "${OUT:-}" ]; then bundle; fi ;;
+    if [ -n "${OUT:-}" ]; then bundle; ship_parts; fi ;;
+  ship)
+    : "${OUT:?ship writes to \$OUT (set by the device call)}"
+    ship_parts; tail -n 5 "$WORK/logs/plan.log" ;;
   bundle)
     : "${OUT:?bundle writes to \$OUT (set by the device call)}"
     bundle; ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;

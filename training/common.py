@@ -48,6 +48,11 @@ class TrainScriptArguments:
     max_train_minutes: float | None = field(
         default=None, metadata={"help": "Stop gracefully (and save) after this many minutes of training."}
     )
+    gpu_memory_fraction: float | None = field(
+        default=None,
+        metadata={"help": "Cap this process's CUDA allocator at this share of the GPU (torch.cuda."
+                  "set_per_process_memory_fraction): a run beside others then fails alone when it outgrows its share."},
+    )
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -61,6 +66,11 @@ def prepare_run(script_args, training_args, model_args) -> tuple[str, list[dict]
     from training.data import problem_rows
 
     set_seed(training_args.seed)
+    if script_args.gpu_memory_fraction is not None:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.set_per_process_memory_fraction(script_args.gpu_memory_fraction)
     if training_args.process_index == 0:
         print(f"script args: {script_args}\nmodel args: {model_args}\ntraining args: {training_args}", flush=True)
     with training_args.main_process_first(desc="model provisioning"):

@@ -45,10 +45,11 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # name | recipe | flags: the SFT ablation. This session (planned after session 5, docs/training.md): the recap at
 # 20,000 problems again, a full epoch (session 5's run of it was lost with its machine), and beside it the same with
 # half the problems of hard sizes (the issue's hard-fraction arm; session 5's data-size result: hard +37.5 from 10,000
-# to 20,000 problems). Names say the problem count the run really uses.
+# to 20,000 problems), capped at 55% of the GPU so that it, not the main run, fails if both outgrow it. Names say
+# the problem count the run really uses.
 ABLATION=(
   "sft-full-recap-n20k|$SFT_FULL|--think_format recap --num_train_problems 20000"
-  "sft-full-recap-n20k-h50|$SFT_FULL|--think_format recap --num_train_problems 20000 --hard_fraction 0.5"
+  "sft-full-recap-n20k-h50|$SFT_FULL|--think_format recap --num_train_problems 20000 --hard_fraction 0.5 --gpu_memory_fraction 0.55"
 )
 # the LoRAs extracted from the best full SFT model (training/extract_lora.py): rank:embed_rank, or bMB for ranks
 # chosen per matrix within MB. r64 is 45.6 MB in bf16, r128 with the embedding at 64 ~85 MB; b95 fills 95 MB.

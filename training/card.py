@@ -125,8 +125,14 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
         body.append(f"- Full fine-tune (every weight; master weights in {args.get('dtype', 'float32')}, bf16 autocast).")
     extraction = summary.get("extraction")
     if extraction:
+        if extraction.get("budget_mb"):
+            form = (f"a LoRA of {extraction.get('adapter_bytes', 0) / 1e6:.1f} MB with each matrix's own rank "
+                    f"(median {extraction['rank_median']}, least {extraction['rank_min']}; the most energy per byte "
+                    f"within {extraction['budget_mb']:g} MB)")
+        else:
+            form = f"a rank-{extraction['rank']} LoRA"
         body.append(
-            f"- Shipped as a rank-{extraction['rank']} LoRA extracted from the full fine-tune's weight change "
+            f"- Shipped as {form} extracted from the full fine-tune's weight change "
             f"(`training/extract_lora.py`, truncated SVD of each matrix): {extraction['energy_kept_median']:.0%} of a "
             f"matrix's change kept at the median, {extraction['energy_kept_min']:.0%} at the least; the scores below "
             "were measured on the extracted adapter."

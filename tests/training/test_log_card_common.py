@@ -103,3 +103,20 @@ def test_the_card_of_an_extracted_adapter_says_how_it_was_made_and_to_merge(tmp_
     assert "rank-64 LoRA extracted" in card and "86%" in card and "merge_and_unload()" in card
     assert "Full fine-tune" in card and "think format `scan`" in card and "diverse training pool" in card
     assert "lora_r" not in card  # ModelConfig's LoRA defaults are not this model's
+
+
+def test_the_card_of_a_budgeted_extraction_gives_its_size_and_ranks(tmp_path):
+    import json
+
+    from training.card import write_card
+
+    summary = {"stage": "sft", "name": "x", "base_model": "smollm2-135m-instruct", "global_step": 3,
+               "data": {"problems": 4, "think_format": "recap"}, "model_args": {"use_peft": False},
+               "script_args": {}, "training_args": {}}
+    (tmp_path / "training_summary.json").write_text(json.dumps(summary))
+    (tmp_path / "extraction.json").write_text(json.dumps(
+        {"rank": 212, "budget_mb": 95.0, "rank_median": 142, "rank_min": 64, "adapter_bytes": 95134008,
+         "energy_kept_median": 0.9525, "energy_kept_min": 0.8461}))
+    card = write_card(str(tmp_path)).read_text()
+    assert "a LoRA of 95.1 MB with each matrix's own rank (median 142, least 64" in card and "within 95 MB" in card
+    assert "rank-212" not in card and "95%" in card and "85%" in card

@@ -63,8 +63,10 @@ def measured_row(run_dir: Path) -> dict | None:
     model = config.get("model") or ""
     hashes = config.get("weights_sha256") or {}
     return {
-        # a model evaluated from a folder (a full fine-tune on the GPU machine): its folder's name
-        "model": Path(model).name if model.startswith("/") else model, "size": config.get("size"),
+        # a model evaluated from a folder (a full fine-tune on the GPU machine): its folder's name, unless model_label
+        # tells apart runs whose folders there had one name
+        "model": config.get("model_label") or (Path(model).name if model.startswith("/") else model),
+        "size": config.get("size"),
         "shipped": bool({hashes.get("adapter"), hashes.get("model")} & shipped_hashes()),
         # adapter_label names an adapter trained and evaluated on another machine (its path there says little)
         "adapter": config.get("adapter_label") or (Path(config["adapter"]).name if config.get("adapter") else None),

@@ -30,7 +30,7 @@ from scheduler.events import Event, Problem, format_time, overlaps
 from scheduler.solver import Solution, solve
 
 # The shipped model's format (the ablation in docs/training.md): the solver lane and the CPU demo's drafts use it.
-DEFAULT_THINK = "scan"
+DEFAULT_THINK = "recap"
 
 
 def _start_order(problem: Problem) -> list[Event]:

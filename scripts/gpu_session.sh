@@ -10,23 +10,24 @@
 #                                         `wait` ships too): rejoin here with `cat NAME.adapter_model.safetensors.part-*`
 #   bash scripts/gpu_session.sh fetch DIR [FIRST [COUNT]]   DIR's adapter as 15 MiB parts into $OUT (COUNT from FIRST)
 #
-# The plan (one GPU, runs side by side: a 135M model leaves most of an H200 idle; every step logs to
-# $WORK/logs/<name>.log and the plan's own lines go to $WORK/logs/plan.log):
-#   1  SFT, the runs of ABLATION (below) at once, each evaluated on test, hard and names (greedy, batch 100,
-#      2,048 new tokens, one process per model) as soon as it ends
+# The plan (one GPU, runs side by side: a recap run took 1.02 s a step alone and 1.03-1.08 s beside another in
+# sessions 5 and 6; every step logs to $WORK/logs/<name>.log and the plan's own lines go to $WORK/logs/plan.log):
+#   1  SFT, the runs of ABLATION (below) at once (a FIT run after its speed probe), each evaluated on test, hard and
+#      names (greedy, batch 100, 2,048 new tokens, one process per model) as soon as it ends
 #   2  the best run by the mean of its three scores -> GRPO (recipe grpo/config_full.yaml for a full model,
 #      grpo/config.yaml for a LoRA), for the minutes left before the plan's deadline less the final evals
 #   3  full model: the LoRAs of EXTRACTS from the best SFT (while GRPO runs) and from the GRPO model; every
 #      candidate evaluated on the three splits, the GRPO ones also sampled (T=1.0, 4 samples) on test
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
-#   SFT_MINUTES [8] (cap), EXTRACTS ["64:64 128:64 b95"] the LoRAs extracted from the best SFT (RANK:EMBED_RANK,
+#   SFT_MINUTES [8] (cap), EXTRACTS [b95] the LoRAs extracted from the best SFT (RANK:EMBED_RANK,
 #   or bMB: ranks per matrix within MB), EXTRACTS_GRPO [b95] those from the GRPO model,
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
-#   WAIT_S [540]
+#   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, FIT_FALLBACK: its flags when the probe fails
+#   (micro-batches of 8, 20,000 problems), PART_MB [12] the parts adapters travel in, WAIT_S [540]
 set -euo pipefail
 
 WORK=${WORK:-/root/work}
@@ -42,14 +43,13 @@ export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 mkdir -p "$WORK/logs" "$WORK/results"
 
-# name | recipe | flags: the SFT ablation. This session (planned after session 5, docs/training.md): the recap at
-# 20,000 problems again, a full epoch (session 5's run of it was lost with its machine), and beside it the same with
-# half the problems of hard sizes (the issue's hard-fraction arm; session 5's data-size result: hard +37.5 from 10,000
-# to 20,000 problems), capped at 55% of the GPU so that it, not the main run, fails if both outgrow it. Names say
-# the problem count the run really uses.
+# name | recipe | flags: the SFT ablation. A FIT in a run's name and flags is the problem count fitted to SFT_MINUTES
+# by a probe (fit_problems). This session (planned after session 6, docs/training.md): the shipped recipe (recap,
+# half hard) alone, in micro-batches of 16: session 5's running arm took 1.9 s a step in micro-batches of 4 against
+# ~1.05 s in 8, so a step's time follows its micro-batch count more than its tokens, and an epoch of more data
+# (the lever that lifted hard by +37.5) may fit the same minutes. Micro-batches of 8 held ~55 GB: one run of 16 alone.
 ABLATION=(
-  "sft-full-recap-n20k|$SFT_FULL|--think_format recap --num_train_problems 20000"
-  "sft-full-recap-n20k-h50|$SFT_FULL|--think_format recap --num_train_problems 20000 --hard_fraction 0.5 --gpu_memory_fraction 0.55"
+  "sft-full-recap-FIT-h50-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --num_train_problems FIT"
 )
 # the LoRAs extracted from the best full SFT model (training/extract_lora.py): rank:embed_rank, or bMB for ranks
 # chosen per matrix within MB. r64 is 45.6 MB in bf16, r128 with the embedding at 64 ~85 MB; b95 fills 95 MB.
@@ -139,6 +139,30 @@ ship_parts() {
   echo "parts left to ship: $(( $(sort -u "$WORK/ship_queue" | wc -l) - $(sort -u "$WORK/shipped" | wc -l) ))"
 }
 
+# fit_problems FLAGS: the problem count whose one epoch fits SFT_MINUTES at the speed the full recipe with FLAGS
+# trains at, from a 24-step probe (the seconds between its steps 10 and 20), in thousands, within 1,000-FIT_MAX
+# (60,000); empty if the probe fails. The data follows the minutes, so the time cap never cuts an epoch short.
+fit_problems() {
+  local flags=$1
+  rm -rf "$WORK/probe"
+  # shellcheck disable=SC2086
+  step probe python3 training/sft.py --config "$SFT_FULL" --output_dir "$WORK/probe" $flags --num_train_problems 1600 \
+    --max_steps 24 --save_strategy no --max_train_minutes 5 ${SMOKE_SFT:-} >&2 || return 0
+  python3 - "$WORK/probe/training_log.jsonl" "${SFT_MINUTES:-8}" "${FIT_MAX:-60000}" "$flags" <<'PY'
+import json, re, sys
+log, minutes, most, flags = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+at = {r["step"]: r["elapsed_s"] for r in map(json.loads, open(log)) if "elapsed_s" in r}
+per_step = (at[20] - at[10]) / 10
+def flag(name, default):
+    m = re.search(rf"--{name} (\d+)", flags)
+    return int(m.group(1)) if m else default
+batch = flag("per_device_train_batch_size", 8) * flag("gradient_accumulation_steps", 4)
+n = int(minutes * 60 * 0.95 / per_step) * batch // 1000 * 1000  # 5% for the save and the longest batches
+print(f"probe: {per_step:.3f} s a step of {batch} -> {n} problems in {minutes} min", file=sys.stderr)
+print(min(max(n, 1000), most))
+PY
+}
+
 sft_and_eval() {
   local name=$1 recipe=$2 flags=$3
   # shellcheck disable=SC2086
@@ -178,6 +202,13 @@ plan() {
   for entry in "${ABLATION[@]}"; do
     IFS='|' read -r name recipe flags <<<"$entry"
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
+    if [[ $flags == *FIT* ]]; then
+      local n; n=$(fit_problems "${flags/--num_train_problems FIT/}" 2>>"$WORK/logs/plan.log")
+      # the probe failed (out of memory, say): the recipe's micro-batches of 8 and the minutes of session 6's run
+      [ -n "$n" ] || { flags="${FIT_FALLBACK:---per_device_train_batch_size 8 --gradient_accumulation_steps 4} --num_train_problems FIT"; n=20000; }
+      flags=${flags/FIT/$n}; name=${name/FIT/n$((n / 1000))k}
+      log "fitted: $name ($flags)"
+    fi
     sft_and_eval "$name" "$recipe" "$flags" &
     pids+=($!)
   done

@@ -69,3 +69,18 @@ def test_committed_shipped_runs_cover_the_three_splits():
     frame = leaderboard(ROOT / "results", include_published=False)
     shipped = frame[frame["shipped"] == True]  # noqa: E712
     assert {"test", "hard", "names"} <= set(shipped["split"])
+
+
+def test_labels_name_runs_whose_folders_had_one_name(tmp_path):
+    import json
+
+    assert run_main(["--model", "heuristic:greedy", "--split", "test", "--limit", "5", "--results-dir", str(tmp_path)]) == 0
+    run = tmp_path / "heuristic-greedy-test-n5"
+    for name, labels in (("plain", {}), ("labelled", {"model_label": "sft (session 6)", "adapter_label": "b95 of it"})):
+        shutil.copytree(run, tmp_path / name)
+        config = json.loads((tmp_path / name / "config.json").read_text())
+        config.update(model="/root/work/sft", adapter="/root/work/sft-b95", **labels)
+        (tmp_path / name / "config.json").write_text(json.dumps(config))
+    frame = leaderboard(tmp_path, include_published=False).set_index("run")
+    assert (frame.loc["plain", "model"], frame.loc["plain", "adapter"]) == ("sft", "sft-b95")
+    assert (frame.loc["labelled", "model"], frame.loc["labelled", "adapter"]) == ("sft (session 6)", "b95 of it")

@@ -63,7 +63,22 @@ def test_bad_values_are_sentences(monkeypatch):
 
 def test_the_base_lane_has_its_own_smaller_cap(monkeypatch):
     config = parse_config([])
-    assert config.max_new_tokens == 1024 and config.base_max_new_tokens == 256
+    assert config.max_new_tokens == 1536 and config.base_max_new_tokens == 256
     assert parse_config(["--base-max-new-tokens", "512"]).base_max_new_tokens == 512
     monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "24")  # never above the general cap (the tests' server)
     assert parse_config([]).base_max_new_tokens == 24
+
+
+def test_the_default_cap_fits_the_longest_hard_answer_of_the_shipped_model():
+    """The committed hard-split run of the shipped checkpoint: none of its answers may need more than the app's cap."""
+    import json
+    from pathlib import Path
+
+    from eval.leaderboard import leaderboard
+
+    root = Path(__file__).resolve().parents[2] / "results"
+    frame = leaderboard(root, include_published=False)
+    runs = frame[(frame["shipped"] == True) & (frame["split"] == "hard") & (frame["temperature"] == 0)]  # noqa: E712
+    assert len(runs)
+    longest = max(json.loads(line)["n_tokens"] for run in runs["run"] for line in open(root / run / "samples.jsonl"))
+    assert 1024 < longest <= parse_config([]).max_new_tokens

@@ -8,7 +8,7 @@
 #   bash scripts/gpu_session.sh bundle    results and logs into $OUT (tar parts of 15 MiB)
 #   bash scripts/gpu_session.sh ship      the next queued adapter parts into $OUT (each extraction queues its adapter;
 #                                         `wait` ships too): rejoin here with `cat NAME.adapter_model.safetensors.part-*`
-#   bash scripts/gpu_session.sh fetch DIR [FIRST [COUNT]]   DIR's adapter as 15 MiB parts into $OUT (COUNT from FIRST)
+#   bash scripts/gpu_session.sh fetch NAME   queue $WORK/NAME's adapter (if it is not queued yet), then ship
 #
 # The plan (one GPU, runs side by side: a recap run took 1.02 s a step alone and 1.03-1.08 s beside another in
 # sessions 5 and 6; every step logs to $WORK/logs/<name>.log and the plan's own lines go to $WORK/logs/plan.log):
@@ -148,15 +148,14 @@ fit_problems() {
   # shellcheck disable=SC2086
   step probe python3 training/sft.py --config "$SFT_FULL" --output_dir "$WORK/probe" $flags --num_train_problems 1600 \
     --max_steps 24 --save_strategy no --max_train_minutes 5 ${SMOKE_SFT:-} >&2 || return 0
-  python3 - "$WORK/probe/training_log.jsonl" "${SFT_MINUTES:-8}" "${FIT_MAX:-60000}" "$flags" <<'PY'
-import json, re, sys
-log, minutes, most, flags = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-at = {r["step"]: r["elapsed_s"] for r in map(json.loads, open(log)) if "elapsed_s" in r}
+  python3 - "$WORK/probe" "${SFT_MINUTES:-8}" "${FIT_MAX:-60000}" <<'PY'
+import json, sys
+from pathlib import Path
+probe, minutes, most = Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3])
+at = {r["step"]: r["elapsed_s"] for r in map(json.loads, open(probe / "training_log.jsonl")) if "elapsed_s" in r}
 per_step = (at[20] - at[10]) / 10
-def flag(name, default):
-    m = re.search(rf"--{name} (\d+)", flags)
-    return int(m.group(1)) if m else default
-batch = flag("per_device_train_batch_size", 8) * flag("gradient_accumulation_steps", 4)
+args = json.loads((probe / "training_summary.json").read_text())["training_args"]
+batch = args["per_device_train_batch_size"] * args["gradient_accumulation_steps"]
 n = int(minutes * 60 * 0.95 / per_step) * batch // 1000 * 1000  # 5% for the save and the longest batches
 print(f"probe: {per_step:.3f} s a step of {batch} -> {n} problems in {minutes} min", file=sys.stderr)
 print(min(max(n, 1000), most))
@@ -300,13 +299,8 @@ case ${1:-} in
     bundle; ls -la "$OUT"; tail -n 40 "$WORK/logs/plan.log" ;;
   fetch)
     : "${OUT:?fetch writes to \$OUT (set by the device call)}"
-    dir=$WORK/$2; first=${3:-0}; count=${4:-4}
-    [ -f "$dir/adapter_model.safetensors" ] || { echo "no adapter in $dir"; exit 1; }
-    rm -rf "$WORK/parts"; mkdir -p "$WORK/parts"
-    split -b 15M -d -a 2 "$dir/adapter_model.safetensors" "$WORK/parts/adapter_model.safetensors.part-"
-    (cd "$dir" && sha256sum adapter_model.safetensors) >"$OUT/adapter_model.sha256"
-    for f in adapter_config.json extraction.json; do [ -f "$dir/$f" ] && cp "$dir/$f" "$OUT/"; done
-    ls "$WORK/parts" | sed -n "$((first + 1)),$((first + count))p" | while read -r p; do cp "$WORK/parts/$p" "$OUT/"; done
-    ls -la "$OUT" ;;
+    [ -f "$WORK/$2/adapter_model.safetensors" ] || { echo "no adapter in $WORK/$2"; exit 1; }
+    [ -d "$WORK/parts/$2" ] || queue_parts "$2"
+    ship_parts ;;
   *) sed -n '2,26p' "$0"; exit 2 ;;
 esac

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from scheduler.errors import SchedulerError
 from scheduler.events import Event, Problem, overlaps
-from scheduler.names import name_pool
+from scheduler.names import name_pool, qualify
 from scheduler.solver import solve
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -46,7 +46,8 @@ class GeneratorConfig:
 
     ``names`` picks the name source: ``canonical`` (the 50 names), ``train`` or ``heldout`` (the pools of
     ``scheduler.names``); with a pool, ``canonical_name_probability`` of the problems still use canonical
-    names, so a model trained on the pool keeps seeing the canonical style.
+    names, so a model trained on the pool keeps seeing the canonical style. ``qualifier_probability`` of a
+    training pool's names get a trailing qualifier ("Gym (legs)", "Sync [remote]": ``scheduler.names.qualify``).
     """
 
     min_events: int = 4
@@ -61,6 +62,7 @@ class GeneratorConfig:
     mix_categories: bool = False
     names: str = "canonical"
     canonical_name_probability: float = 0.0
+    qualifier_probability: float = 0.0
     max_attempts: int = 10_000
 
     def validate(self) -> None:
@@ -80,6 +82,10 @@ class GeneratorConfig:
             raise SchedulerError(f"names must be one of {list(NAME_SOURCES)}, not {self.names!r}.")
         if not 0.0 <= self.canonical_name_probability <= 1.0:
             raise SchedulerError("canonical_name_probability must be within [0, 1].")
+        if not 0.0 <= self.qualifier_probability <= 1.0:
+            raise SchedulerError("qualifier_probability must be within [0, 1].")
+        if self.qualifier_probability and self.names != "train":
+            raise SchedulerError("qualifier_probability applies to the training pool only (names='train').")
         if self.names != "canonical":
             smallest = min(len(names) for names in name_pool(self.names).values())
             if self.max_events > smallest:
@@ -105,6 +111,12 @@ PRESETS: dict[str, GeneratorConfig] = {
     "diverse-hard": GeneratorConfig(
         min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
         mix_categories=True, names="train", canonical_name_probability=0.25,
+    ),
+    # The diverse presets with a trailing qualifier on 15% of the pool's names (training only).
+    "qualified": GeneratorConfig(names="train", canonical_name_probability=0.25, qualifier_probability=0.15),
+    "qualified-hard": GeneratorConfig(
+        min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
+        mix_categories=True, names="train", canonical_name_probability=0.25, qualifier_probability=0.15,
     ),
     # The names split: canonical sizes, held-out names only (never seen in training).
     "names": GeneratorConfig(names="heldout"),
@@ -156,6 +168,8 @@ def _draw(rng: random.Random, cfg: GeneratorConfig) -> Problem:
         # The canonical test short-circuits, so canonical presets draw exactly what they always drew.
         if cfg.names != "canonical" and rng.random() >= cfg.canonical_name_probability:
             pool = _pool_names(rng, cfg.names)
+            if cfg.qualifier_probability:
+                pool = list(dict.fromkeys(qualify(n, rng) if rng.random() < cfg.qualifier_probability else n for n in pool))
         elif cfg.mix_categories:
             pool = [n for names in names_by_cat.values() for n in names]
         else:

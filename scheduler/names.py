@@ -52,6 +52,59 @@ def all_names(pool: str) -> frozenset[str]:
 
 
 # ---------------------------------------------------------------------------------------------------
+# Qualifiers: the trailing "(…)", "[…]" or " - …" people add to a name ("Gym (legs)", "Sync [remote]").
+# A tuned model tends to drop or rewrite them, and the training pool has few (1.6% of its names end in ")"
+# against 10.4% of the held-out pool's), so training problems can carry extra ones. Only training draws them:
+# a qualified name that happens to be a held-out or canonical name is never produced.
+
+QUALIFIER_WORDS = ["online", "in person", "tentative", "optional", "hybrid", "Zoom", "Teams", "call", "confirmed",
+                   "moved", "prep", "follow-up", "kick-off", "draft", "final", "remote", "on site", "recurring",
+                   "rescheduled", "if time", "must", "bring laptop", "cancelled?", "TBC", "maybe", "urgent",
+                   "quick", "async", "video", "phone", "outside", "lobby", "east wing", "level 2", "HQ", "café",
+                   "en ligne", "vor Ort", "presencial", "online/offline", "オンライン", "线上", "удалённо", "ζωντανά",
+                   "באופן מקוון", "ออนไลน์", "trực tuyến", "på plats", "daring", "osobně"]
+QUALIFIER_NUMBERED = ["room {n}", "part {k}", "v{k}", "#{n}", "{m} min", "x{k}", "{k}/{k2}", "take {k}",
+                      "round {k}", "desk {n}", "seat {n}", "ch. {k}", "set {k}", "ep. {n}", "№{n}", "floor {k}"]
+
+
+@lru_cache(maxsize=1)
+def _qualifier_people() -> tuple[str, ...]:
+    """First names of the training pool's people (``names <locale>`` groups): "Babysitter (Иван)"."""
+    pool = name_pool("train")
+    return tuple(sorted({n.split()[0] for group, names in pool.items() if group.startswith("names ") for n in names}))
+
+
+@lru_cache(maxsize=1)
+def _refused_qualified() -> frozenset[str]:
+    canonical = json.loads((DATA_DIR / "event-names-by-category.json").read_text("utf-8"))
+    return frozenset(n.casefold() for n in all_names("heldout")) | {n.casefold() for v in canonical.values() for n in v}
+
+
+def qualifier(rng: random.Random) -> str:
+    """One training-only qualifier text, without its brackets."""
+    kind = rng.random()
+    if kind < 0.45:
+        return rng.choice(QUALIFIER_WORDS)
+    if kind < 0.75:
+        return rng.choice(QUALIFIER_NUMBERED).format(n=rng.randint(1, 999), k=rng.randint(1, 9), k2=rng.randint(2, 9),
+                                                     m=rng.choice([5, 10, 15, 20, 25, 40, 50]))
+    if kind < 0.9:
+        return rng.choice(_qualifier_people())
+    return f"{rng.choice(QUALIFIER_WORDS)}, {rng.choice(_qualifier_people())}"
+
+
+def qualify(name: str, rng: random.Random) -> str:
+    """``name`` with a qualifier appended ("Standup (Zoom)", "Lab QX-12 [part 2]", "Ramen - prep"), or ``name``
+    itself when the result would be too long or a held-out or canonical name."""
+    text = qualifier(rng)
+    form = rng.random()
+    qualified = f"{name} ({text})" if form < 0.75 else f"{name} [{text}]" if form < 0.9 else f"{name} - {text}"
+    if len(qualified) > MAX_NAME_LENGTH or qualified.casefold() in _refused_qualified():
+        return name
+    return qualified
+
+
+# ---------------------------------------------------------------------------------------------------
 # Building (only with --build; needs faker). Everything below is deterministic for a pinned faker.
 
 Filler = Callable[[], str]

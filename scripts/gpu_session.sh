@@ -26,8 +26,7 @@
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
-#   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, FIT_FALLBACK: its flags when the probe fails
-#   (micro-batches of 8, 20,000 problems), PART_MB [12] the parts adapters travel in, WAIT_S [540]
+#   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, PART_MB [12] the parts adapters travel in, WAIT_S [540]
 set -euo pipefail
 
 WORK=${WORK:-/root/work}
@@ -45,12 +44,15 @@ mkdir -p "$WORK/logs" "$WORK/results"
 
 # name | recipe | flags: the SFT ablation. A FIT in a run's name and flags is the problem count fitted to SFT_MINUTES
 # by a probe (fit_problems). This session (planned after session 6, docs/training.md): the shipped recipe (recap,
-# half hard) alone, in micro-batches of 16: session 5's running arm took 1.9 s a step in micro-batches of 4 against
-# ~1.05 s in 8, so a step's time follows its micro-batch count more than its tokens, and an epoch of more data
-# (the lever that lifted hard by +37.5) may fit the same minutes. Micro-batches of 8 held ~55 GB: one run of 16 alone.
+# half hard) in micro-batches of 16, whose epoch of more data (the lever that lifted hard by +37.5) may fit the same
+# minutes (session 5: a step's time followed its micro-batch count more than its tokens), and names from the
+# `qualified` source: 15% of the pool's names carry a training-only trailing qualifier, aimed at the names split's
+# dropped "(…)" (8 of the shipped model's 26 misspelt names). Micro-batches of 8 held ~55 GB: one run of 16 alone.
 ABLATION=(
-  "sft-full-recap-FIT-h50-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --num_train_problems FIT"
+  "sft-full-recap-FIT-h50-q15-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source qualified --num_train_problems FIT|--name_source qualified"
 )
+# A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
+# used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
 # the LoRAs extracted from the best full SFT model (training/extract_lora.py): rank:embed_rank, or bMB for ranks
 # chosen per matrix within MB. r64 is 45.6 MB in bf16, r128 with the embedding at 64 ~85 MB; b95 fills 95 MB.
 read -r -a EXTRACTS <<<"${EXTRACTS:-b95}"
@@ -199,16 +201,29 @@ plan() {
   # 1: the ablation, side by side; the shipped adapter on the new names split meanwhile
   local pids=() entry name recipe flags
   for entry in "${ABLATION[@]}"; do
-    IFS='|' read -r name recipe flags <<<"$entry"
+    IFS='|' read -r name recipe flags extra <<<"$entry"
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
+    local fallback="--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_problems 20000 ${extra:-}"
+    local fitted=""
     if [[ $flags == *FIT* ]]; then
+      fitted=1
       local n; n=$(fit_problems "${flags/--num_train_problems FIT/}" 2>>"$WORK/logs/plan.log")
-      # the probe failed (out of memory, say): the recipe's micro-batches of 8 and the minutes of session 6's run
-      [ -n "$n" ] || { flags="${FIT_FALLBACK:---per_device_train_batch_size 8 --gradient_accumulation_steps 4} --num_train_problems FIT"; n=20000; }
-      flags=${flags/FIT/$n}; name=${name/FIT/n$((n / 1000))k}
+      if [ -n "$n" ]; then
+        flags=${flags/FIT/$n}; name=${name/FIT/n$((n / 1000))k}
+      else
+        flags=$fallback; name=${name/FIT/n20k}; log "the probe failed: the fallback"
+      fi
       log "fitted: $name ($flags)"
     fi
-    sft_and_eval "$name" "$recipe" "$flags" &
+    if [ -n "$fitted" ]; then
+      ( t0=$SECONDS
+        sft_and_eval "$name" "$recipe" "$flags" || {
+          (( SECONDS - t0 < 300 )) || exit 1
+          log "$name failed early: again with the fallback"; rm -rf "${WORK:?}/$name"
+          sft_and_eval "$name-fb" "$recipe" "$fallback"; } ) &
+    else
+      sft_and_eval "$name" "$recipe" "$flags" &
+    fi
     pids+=($!)
   done
   wait "${pids[@]}" || true

@@ -40,7 +40,8 @@ class TrainScriptArguments:
     name_source: str = field(
         default="canonical",
         metadata={"help": "Event names of generated problems: canonical (the dataset's 50 names: presets canonical/hard) "
-                  "or diverse (the training name pool mixed with them: presets diverse/diverse-hard)."},
+                  "diverse (the training name pool mixed with them: presets diverse/diverse-hard) or qualified (diverse "
+                  "with trailing qualifiers such as '(Zoom)' on 15% of the pool's names: presets qualified/qualified-hard)."},
     )
     think_format: str = field(
         default="scan", metadata={"help": "SFT target reasoning: v2, short, scan, recap or running (scheduler.reference.THINK_FORMATS)."}

@@ -1,6 +1,8 @@
 """Names people write: what the core accepts and refuses, the name pools, the pool presets, the names split."""
 
 import json
+import random
+import re
 import os
 import subprocess
 import sys
@@ -14,7 +16,8 @@ from scheduler import (
 )
 from scheduler.cli import main as cli_main
 from scheduler.generator import _excluded_keys, event_names, problem_key
-from scheduler.names import all_names, build_pools, name_pool
+from scheduler.events import MAX_NAME_LENGTH
+from scheduler.names import all_names, build_pools, name_pool, qualify
 from scheduler.rewards import reward_funcs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -211,11 +214,51 @@ def test_diverse_presets_mix_pool_and_canonical_names(preset):
     assert {len(r["events"]) for r in rows} == set(range(cfg.min_events, cfg.max_events + 1))
 
 
+@pytest.mark.parametrize("preset", ["qualified", "qualified-hard"])
+def test_qualified_presets_add_training_only_qualifiers(preset):
+    """Some pool names get a trailing "(…)", "[…]" or " - …"; the rest of each problem is the diverse draw's, and no
+    qualified name is a held-out or canonical one."""
+    train = all_names("train")
+    canonical = {n for names in event_names().values() for n in names}
+    refused = {n.casefold() for n in all_names("heldout") | canonical}
+    rows = generate_rows(400, seed=5, preset=preset)
+    assert rows == generate_rows(400, seed=5, preset=preset)
+    names = [ev[0] for row in rows for ev in row["events"]]
+    extra = [n for n in names if n not in train and n not in canonical]
+    pool_names = [n for n in names if n not in canonical]
+    assert 0.08 <= len(extra) / len(pool_names) <= 0.22, len(extra) / len(pool_names)
+    for name in extra:
+        base = re.match(r"^(.*)(?: \((.+)\)| \[(.+)\]| - (.+))$", name)
+        assert base and base.group(1) in train, name
+        assert name.casefold() not in refused
+    for row in rows:
+        Problem.from_row(row)  # every name still survives the prompt and the core's checks
+    assert any(n.endswith(")") for n in extra) and any(n.endswith("]") for n in extra) and any(" - " in n for n in extra)
+
+
+def test_qualify_never_returns_a_refused_or_overlong_name():
+    rng = random.Random(0)
+    heldout = sorted(all_names("heldout"))
+    for _ in range(2000):
+        name = rng.choice(heldout)[:70]
+        out = qualify(name, rng)
+        assert len(out) <= MAX_NAME_LENGTH
+        assert out == name or out.casefold() not in {n.casefold() for n in heldout}
+    assert qualify("x" * 79, random.Random(1)) == "x" * 79
+
+
+def test_qualifiers_are_for_the_training_pool_only():
+    with pytest.raises(SchedulerError, match="training pool only"):
+        GeneratorConfig(names="heldout", qualifier_probability=0.1).validate()
+    with pytest.raises(SchedulerError, match="qualifier_probability must be within"):
+        GeneratorConfig(names="train", qualifier_probability=1.5).validate()
+
+
 def test_pool_rows_never_contain_a_names_split_problem():
     split = {problem_key(Problem.from_row(r)) for r in load_split("names")}
     assert split <= _excluded_keys()
     heldout = all_names("heldout")
-    for preset in ("diverse", "diverse-hard"):
+    for preset in ("diverse", "diverse-hard", "qualified", "qualified-hard"):
         for row in generate_rows(300, seed=2026, preset=preset):
             assert problem_key(Problem.from_row(row)) not in split
             assert not {ev[0] for ev in row["events"]} & heldout

@@ -288,6 +288,9 @@ _VLLM_ENGINES: dict[str, tuple[Any, bool]] = {}
 _VLLM_LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
 
+CPU_MEMORY_FRACTION = 0.5  # vLLM-CPU's share of the machine's memory (its ``gpu_memory_utilization``)
+
+
 class VLLMBackend(Backend):
     """vLLM's offline ``LLM`` engine, on a CUDA GPU or (the ``vllm-cpu`` build) on the CPU.
 
@@ -337,6 +340,11 @@ class VLLMBackend(Backend):
 
         kwargs: dict[str, Any] = {"model": self.served_path, "dtype": self.dtype, "trust_remote_code": trust_remote_code,
                                   "load_format": "safetensors", **engine_kwargs}  # never a pickled .bin
+        if self.device == "cpu":
+            # On the CPU backend this fraction reserves CPU memory (KV cache included) and vLLM refuses to start
+            # when less is free than it asks: its 0.92 default failed beside a page cache of 4 GB on the 24 GB
+            # machine. Half holds a 135M model's KV cache for 100 answers of 2,048 tokens (~6 GB) with room.
+            kwargs.setdefault("gpu_memory_utilization", CPU_MEMORY_FRACTION)
         if rank:
             max_rank = next((r for r in _VLLM_LORA_RANKS if r >= rank), rank)
             kwargs.update(enable_lora=True, max_lora_rank=max_rank, max_loras=1)

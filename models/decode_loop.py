@@ -135,10 +135,57 @@ def pick_tokens(sequences, logits, config: Any, processors=None):
 
 # ------------------------------------------------------------------------------------------------ loop
 
+# How a GPU runs the step: "graph" captures the eager step in one CUDA graph (no compiler: ~1 s to capture),
+# "inductor" compiles it with torch.compile's reduce-overhead mode (fused kernels, ~30 s the first time on a
+# fresh machine). benchmarks/decode_compile.py measures both; SCHEDULER_DECODE_STEP overrides the default.
+STEP_MODES = ("graph", "inductor", "eager")
+DEFAULT_STEP_MODE = "inductor"
+
+
+def step_mode(device: Any) -> str:
+    import os
+
+    if not str(device).startswith("cuda"):
+        return "eager"
+    mode = os.environ.get("SCHEDULER_DECODE_STEP", DEFAULT_STEP_MODE)
+    if mode not in STEP_MODES:
+        raise ValueError(f"SCHEDULER_DECODE_STEP must be one of {', '.join(STEP_MODES)}, not {mode!r}.")
+    return mode
+
+
+class GraphStep:
+    """A function of tensors replayed from one CUDA graph: captured at the first call (after two warm-up runs on
+    a side stream, as CUDA graphs need), then each call copies its arguments into the captured inputs and
+    replays. The returned tensor is the graph's own output, overwritten by the next call."""
+
+    def __init__(self, fn):
+        self.fn, self.graph, self.inputs, self.output = fn, None, None, None
+
+    def __call__(self, *args):
+        import torch
+
+        if self.graph is None:
+            self.inputs = [a.clone() for a in args]
+            stream = torch.cuda.Stream()
+            stream.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(stream):
+                for _ in range(2):
+                    self.fn(*self.inputs)
+            torch.cuda.current_stream().wait_stream(stream)
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.output = self.fn(*self.inputs)
+        else:
+            for static, arg in zip(self.inputs, args):
+                static.copy_(arg)
+        self.graph.replay()
+        return self.output
+
+
 class DecodeLoop:
     """A static cache of ``batch`` rows x ``cache_len`` positions and the step that decodes into it."""
 
-    def __init__(self, model: Any, batch: int, cache_len: int, compile_step: bool):
+    def __init__(self, model: Any, batch: int, cache_len: int, mode: str = "eager"):
         import torch
         from transformers import StaticCache
 
@@ -148,7 +195,13 @@ class DecodeLoop:
         self.device = model.device
         # True where a row may attend: its prompt's real tokens, then every generated position so far.
         self.valid = torch.zeros((batch, 1, 1, cache_len), dtype=torch.bool, device=self.device)
-        self.step = torch.compile(self._step, mode="reduce-overhead", dynamic=False) if compile_step else self._step
+        self.mode = mode
+        if mode == "inductor":
+            self.step = torch.compile(self._step, mode="reduce-overhead", dynamic=False)
+        elif mode == "graph":
+            self.step = GraphStep(self._step)
+        else:
+            self.step = self._step
 
     def _step(self, token, position, cache_position, valid):
         import torch
@@ -209,7 +262,7 @@ def loop_for(model: Any, batch: int, cache_len: int) -> DecodeLoop:
         fits = [(c, b) for (b, c) in loops if batch <= b <= 2 * batch and cache_len <= c <= cache_len + 1024]
         key = tuple(reversed(min(fits))) if fits else (batch, cache_len)
         if key not in loops:
-            loops[key] = DecodeLoop(model, batch, cache_len, compile_step=str(model.device).startswith("cuda"))
+            loops[key] = DecodeLoop(model, batch, cache_len, mode=step_mode(model.device))
         return loops[key]
 
 

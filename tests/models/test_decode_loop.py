@@ -166,3 +166,22 @@ def test_settings_it_does_not_implement_fall_back_to_plain_with_a_warning(loaded
         out = generate_ids(loaded.model, prompts, config, method="loop")
     assert any("no_repeat_ngram_size" in str(w.message) and "'plain'" in str(w.message) for w in caught)
     assert out == generate_ids(loaded.model, prompts, config, method="plain")
+
+
+def test_step_mode_is_eager_on_a_cpu_and_checked_on_a_gpu(monkeypatch):
+    monkeypatch.setenv("SCHEDULER_DECODE_STEP", "graph")
+    assert decode_loop.step_mode("cpu") == "eager"
+    assert decode_loop.step_mode("cuda:0") == "graph"
+    monkeypatch.delenv("SCHEDULER_DECODE_STEP")
+    assert decode_loop.step_mode("cuda") == decode_loop.DEFAULT_STEP_MODE
+    monkeypatch.setenv("SCHEDULER_DECODE_STEP", "fast")
+    with pytest.raises(ValueError, match="SCHEDULER_DECODE_STEP must be one of"):
+        decode_loop.step_mode("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU (benchmarks/decode_compile.py measures it)")
+def test_graph_step_replays_what_the_eager_step_computes():
+    step = decode_loop.GraphStep(lambda x, y: (x * 2 + y).float())
+    for value in (1.0, 3.0, -2.0):
+        x = torch.full((4,), value, device="cuda")
+        assert torch.equal(step(x, x), torch.full((4,), 3 * value, device="cuda"))

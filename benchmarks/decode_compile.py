@@ -1,0 +1,142 @@
+"""The decode loop's first call on a GPU: the step captured as a CUDA graph against the step compiled by inductor.
+
+    python benchmarks/decode_compile.py --json benchmarks/results/decode_compile_h200.json
+    python benchmarks/decode_compile.py --model smollm2-135m-instruct      # the provisioned model instead
+
+Each mode of ``models.decode_loop.STEP_MODES`` runs in a process of its own, with an empty inductor cache, so
+its first call pays what a fresh machine pays: compiling (inductor) or capturing (graph). The model is
+SmolLM2-135M's architecture with random weights by default (built from its config: the compile and the
+decoding cost the same as with the real weights, and nothing needs staging), bf16, 100 prompts of 400-500
+tokens, left-padded as eval pads them, greedy, a fixed number of new tokens (no row stops early). Reported per
+mode: the first and the second call's seconds and whether its tokens equal the eager step's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# SmolLM2-135M-Instruct's config.json (the fields that shape the compute)
+SMOLLM2_135M = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                    num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192, rms_norm_eps=1e-5,
+                    rope_theta=100000.0, tie_word_embeddings=True, bos_token_id=1, eos_token_id=2, pad_token_id=2)
+
+
+def build_model(spec: str | None, device: str):
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
+
+    if spec:
+        from models.loading import resolve_model_path
+
+        model = AutoModelForCausalLM.from_pretrained(resolve_model_path(spec), dtype=torch.bfloat16, use_safetensors=True)
+    else:
+        torch.manual_seed(0)
+        model = LlamaForCausalLM(LlamaConfig(**SMOLLM2_135M, attn_implementation="sdpa")).to(torch.bfloat16)
+    return model.to(device).eval()
+
+
+def prompts(batch: int, device: str, vocab: int = 49152):
+    import torch
+
+    gen = torch.Generator().manual_seed(1)
+    lengths = torch.randint(400, 501, (batch,), generator=gen)
+    width = int(lengths.max())
+    ids = torch.full((batch, width), 2, dtype=torch.long)
+    mask = torch.zeros((batch, width), dtype=torch.long)
+    for i, n in enumerate(lengths.tolist()):
+        ids[i, width - n:] = torch.randint(3, vocab, (n,), generator=gen)
+        mask[i, width - n:] = 1
+    return ids.to(device), mask.to(device)
+
+
+def run_mode(args) -> dict:
+    """One mode, in this process: two calls of the loop, their seconds, the tokens saved for the comparison."""
+    import torch
+    from transformers import GenerationConfig
+
+    from models import decode_loop
+
+    t0 = time.perf_counter()
+    model = build_model(args.model, "cuda")
+    load_s = time.perf_counter() - t0
+    ids, mask = prompts(args.batch, "cuda")
+    config = GenerationConfig(max_new_tokens=args.new_tokens, do_sample=False, eos_token_id=[], pad_token_id=2)
+    calls = []
+    for _ in range(2):
+        torch.cuda.synchronize()
+        start = time.perf_counter()
+        out = decode_loop.decode(model, ids, mask, config, eos=[-1], pad_id=2)
+        torch.cuda.synchronize()
+        calls.append(round(time.perf_counter() - start, 3))
+    torch.save(out.cpu(), args.tokens_out)
+    return {"mode": os.environ["SCHEDULER_DECODE_STEP"], "load_s": round(load_s, 2), "first_call_s": calls[0],
+            "second_call_s": calls[1], "new_tokens": int(out.shape[1]), "batch": int(out.shape[0]),
+            "tokens_per_s_second_call": round(out.numel() / calls[1], 1),
+            "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default=None, help="a model spec (default: random weights of SmolLM2-135M's shape)")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--new-tokens", type=int, default=600)
+    parser.add_argument("--modes", nargs="+", default=["eager", "graph", "inductor"])
+    parser.add_argument("--json", default=None)
+    parser.add_argument("--_one", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--tokens_out", default=None, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args._one:
+        print(json.dumps(run_mode(args)))
+        return {}
+
+    import torch
+
+    from eval.results import device_description, library_versions
+
+    rows, tokens = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for mode in args.modes:
+            env = dict(os.environ, SCHEDULER_DECODE_STEP=mode, TORCHINDUCTOR_CACHE_DIR=f"{tmp}/inductor-{mode}")
+            out = f"{tmp}/{mode}.pt"
+            cmd = [sys.executable, __file__, "--_one", "--tokens_out", out, "--batch", str(args.batch),
+                   "--new-tokens", str(args.new_tokens)] + (["--model", args.model] if args.model else [])
+            start = time.perf_counter()
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            if proc.returncode:
+                rows.append({"mode": mode, "error": proc.stderr.strip().splitlines()[-1:] or ["?"]})
+                print(f"{mode}: failed: {proc.stderr[-2000:]}", file=sys.stderr)
+                continue
+            row = json.loads(proc.stdout.strip().splitlines()[-1])
+            row["process_s"] = round(time.perf_counter() - start, 2)
+            tokens[mode] = torch.load(out)
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr)
+    if "eager" in tokens:
+        for row in rows:
+            if row["mode"] in tokens:
+                same = (tokens[row["mode"]] == tokens["eager"]).all(dim=1)
+                row["rows_equal_to_eager"] = int(same.sum())
+                row["tokens_equal_to_eager"] = round(float((tokens[row["mode"]] == tokens["eager"]).float().mean()), 4)
+    report = {"command": "python benchmarks/" + " ".join([Path(__file__).name] + (argv or sys.argv[1:])),
+              "device": device_description(), "libraries": library_versions(),
+              "model": args.model or "random weights, SmolLM2-135M architecture (bf16)", "rows": rows}
+    text = json.dumps(report, indent=1)
+    print(text)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(text + "\n", encoding="utf-8")
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -72,9 +72,11 @@ class TransformersBackend(Backend):
         if fast and self.loaded.device == "cpu":
             from models.fast_decode import GreedyDecoder
 
-            # Drafts taken whole grow to 48 tokens: a forward over 48 costs ~2.4x one over a single token on the
-            # 2-core CPU, and the tuned lane follows its hint for long runs (benchmarks/RESULTS.md, "Longer drafts").
-            self.fast = GreedyDecoder(self.model, self.eos_ids, max_draft=48)
+            # Drafts of 24 tokens that grow to 96 when taken whole: a forward over 48 costs ~2.4x one over a single
+            # token on the 2-core CPU, and the session-7 model follows its hint for long runs; against 12 growing to
+            # 48, test #0-#3 took 15% less time in the tuned lane and 14% less in the base lane, the same tokens
+            # (benchmarks/draft_sizes.py; benchmarks/RESULTS.md, "The Space in a browser, session 7").
+            self.fast = GreedyDecoder(self.model, self.eos_ids, lookup_tokens=24, max_draft=96)
             self.fast.cache_prefix(self.shared_prefix_ids())
 
     def info(self) -> dict:

@@ -20,7 +20,7 @@ from models.errors import ModelLoadError
 from models.specs import PRESETS, ModelSpec, resolve_preset
 
 DEFAULT_PRESET = "smollm2-135m"
-BASE_MAX_NEW_TOKENS = 256
+BASE_MAX_NEW_TOKENS = 128
 # The tuned model's recap think on 10-16 events runs past 1,024 tokens in 18 of the hard split's 100 answers (at
 # most 1,184: results/sft-full-recap-n33k-h50-q15-mb16-b95-hard-greedy); the cap only ends an answer that would go on.
 MAX_NEW_TOKENS = 1536
@@ -58,7 +58,7 @@ class AppConfig:
     backend: str = "transformers"
     device: str | None = None
     max_new_tokens: int = MAX_NEW_TOKENS
-    base_max_new_tokens: int = 256
+    base_max_new_tokens: int = BASE_MAX_NEW_TOKENS
     results_dir: str = "results"
     queue_size: int = 16
     notes: list[str] = field(default_factory=list)

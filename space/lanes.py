@@ -31,35 +31,44 @@ log = logging.getLogger(__name__)
 
 
 class CpuShare:
-    """On a CPU, torch's threads split between the lanes generating right now (torch's setting is global).
+    """On a CPU, torch's threads split between the lanes generating right now.
 
     Two lanes at once get half the cores each (their OpenMP teams would otherwise fight for the same
-    cores); when one finishes, the other gets them all at its next step. Off (a no-op) until
-    ``share_cpu`` turns it on.
+    cores); when one finishes, the other takes them all at its next step. torch's thread count is an
+    OpenMP setting of the thread that sets it (another thread keeps its own), so each lane sets its own,
+    in its own thread: on entering and at every step (``sync``). Off (a no-op) until ``share_cpu`` turns it on.
     """
 
     def __init__(self) -> None:
         self.enabled = False
         self._lock = threading.Lock()
         self._active = 0
+        self._local = threading.local()  # the count this thread last set
 
-    def _apply(self) -> None:
-        import torch
+    def threads(self) -> int:
+        """Each active lane's share of the cores now."""
+        return max(1, (os.cpu_count() or 1) // max(1, self._active))
 
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // max(1, self._active)))
+    def sync(self) -> None:
+        """Set the calling thread's torch threads to its share, if that changed (cheap when it did not)."""
+        if not self.enabled:
+            return
+        want = self.threads()
+        if getattr(self._local, "threads", None) != want:
+            import torch
+
+            torch.set_num_threads(want)
+            self._local.threads = want
 
     def __enter__(self) -> "CpuShare":
         with self._lock:
             self._active += 1
-            if self.enabled:
-                self._apply()
+        self.sync()
         return self
 
     def __exit__(self, *exc) -> None:
         with self._lock:
-            self._active -= 1
-            if self.enabled and self._active:
-                self._apply()
+            self._active -= 1  # the lanes still running take the freed cores at their next sync
 
 
 CPU_SHARE = CpuShare()
@@ -268,6 +277,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
         stream = backend.stream(build_messages(problem), settings, hint=reference_answer(problem))
         try:
             for text in stream:
+                share.sync()  # between two decoder steps, in this lane's thread: its share of the cores now
                 if stop.is_set():
                     yield _stopped(label, text, started)
                     return

@@ -63,7 +63,7 @@ def test_bad_values_are_sentences(monkeypatch):
 
 def test_the_base_lane_has_its_own_smaller_cap(monkeypatch):
     config = parse_config([])
-    assert config.max_new_tokens == 1536 and config.base_max_new_tokens == 256
+    assert config.max_new_tokens == 1536 and config.base_max_new_tokens == 128
     assert parse_config(["--base-max-new-tokens", "512"]).base_max_new_tokens == 512
     monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "24")  # never above the general cap (the tests' server)
     assert parse_config([]).base_max_new_tokens == 24

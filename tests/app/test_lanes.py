@@ -1,5 +1,8 @@
 """A lane streams a real model's answer, redraws as events complete, and turns failures into notes."""
 
+import threading
+import time
+
 import pytest
 
 from models.backend import SamplingSettings
@@ -77,3 +80,45 @@ def test_lane_drafts_from_the_solver_answer_but_shows_the_model_text(tiny_llama,
     want_hint = backend.tokenizer(reference_answer(PROBLEM), add_special_tokens=False)["input_ids"]
     assert seen == [want_hint]
     assert last.text == backend.generate([build_messages(PROBLEM)], settings)[0].text
+
+
+def test_each_lane_sets_its_own_threads_and_takes_the_cores_a_finished_lane_frees():
+    """torch's thread count belongs to the thread that sets it: a lane left alone must raise its own."""
+    import os
+
+    import torch
+
+    from space.lanes import CpuShare
+
+    cores = os.cpu_count() or 1
+    share = CpuShare()
+    share.enabled = True
+    seen: dict[str, list[int]] = {"first": [], "second": []}
+    second_in, first_out = threading.Event(), threading.Event()
+
+    def first():
+        with share:
+            seen["first"].append(torch.get_num_threads())  # alone so far
+            second_in.wait(5)
+            share.sync()
+            seen["first"].append(torch.get_num_threads())  # two lanes now
+        first_out.set()
+
+    def second():
+        with share:
+            seen["second"].append(torch.get_num_threads())
+            second_in.set()
+            first_out.wait(5)
+            share.sync()
+            seen["second"].append(torch.get_num_threads())  # alone again: every core
+
+    a = threading.Thread(target=first)
+    a.start()
+    while not seen["first"]:
+        time.sleep(0.01)
+    b = threading.Thread(target=second)
+    b.start()
+    a.join(10)
+    b.join(10)
+    assert seen["first"] == [cores, max(1, cores // 2)]
+    assert seen["second"] == [max(1, cores // 2), cores]

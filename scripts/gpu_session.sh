@@ -23,6 +23,8 @@
 #   SFT_MINUTES [8] (cap), EXTRACTS [b95] the LoRAs extracted from the best SFT (RANK:EMBED_RANK,
 #   or bMB: ranks per matrix within MB), EXTRACTS_GRPO [b95] those from the GRPO model,
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
+#   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; the base model merged
+#   with it is GRPO's start (its weights staged as /root/stage/adapter_model.safetensors when the tree lacks them),
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
@@ -43,11 +45,9 @@ export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 mkdir -p "$WORK/logs" "$WORK/results"
 
 # name | recipe | flags: the SFT ablation. A FIT in a run's name and flags is the problem count fitted to SFT_MINUTES
-# by a probe (fit_problems). This session (planned after session 6, docs/training.md): the shipped recipe (recap,
-# half hard) in micro-batches of 16, whose epoch of more data (the lever that lifted hard by +37.5) may fit the same
-# minutes (session 5: a step's time followed its micro-batch count more than its tokens), and names from the
-# `qualified` source: 15% of the pool's names carry a training-only trailing qualifier, aimed at the names split's
-# dropped "(…)" (8 of the shipped model's 26 misspelt names). Micro-batches of 8 held ~55 GB: one run of 16 alone.
+# by a probe (fit_problems). Session 7 ran the entry below (docs/training.md): the shipped recipe in micro-batches of
+# 16 (0.63 s a step against ~1.05 s for 8 x 4), 33,000 problems fitted to 14 minutes, names from the `qualified`
+# source; it is the shipped model. Micro-batches of 16 held 106 GiB: one such run alone.
 ABLATION=(
   "sft-full-recap-FIT-h50-q15-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source qualified --num_train_problems FIT|--name_source qualified"
 )
@@ -198,9 +198,23 @@ plan() {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | tee -a "$WORK/logs/plan.log" || true
   step provision python3 -m models.provision --gguf "$GGUF" || return 1
 
-  # 1: the ablation, side by side; the shipped adapter on the new names split meanwhile
+  # 0: GRPO from a shipped adapter (GRPO_FROM): merged into a full model, which step 2 starts from; no SFT
+  if [ -n "${GRPO_FROM:-}" ]; then
+    step merge python3 - "$GRPO_FROM" "$WORK/start-full" <<'PY' || return 1
+import shutil, sys
+from models.generation import merged_adapter_folder
+from models.loading import resolve_model_path
+from models.specs import ModelSpec
+folder = merged_adapter_folder(ModelSpec(model="smollm2-135m-instruct", adapter=sys.argv[1]), resolve_model_path("smollm2-135m-instruct"))
+shutil.copytree(folder, sys.argv[2], dirs_exist_ok=True)
+print(f"merged {sys.argv[1]} into {sys.argv[2]}")
+PY
+  fi
+
+  # 1: the ablation, side by side
   local pids=() entry name recipe flags
   for entry in "${ABLATION[@]}"; do
+    [ -z "${GRPO_FROM:-}" ] || break
     IFS='|' read -r name recipe flags extra <<<"$entry"
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
     local fallback="--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_problems 20000 ${extra:-}"
@@ -228,15 +242,16 @@ plan() {
   done
   wait "${pids[@]}" || true
 
-  # 2: GRPO from the best
+  # 2: GRPO from the best (or from the merged GRPO_FROM)
   local best; best=$(best_sft 2>>"$WORK/logs/plan.log")
+  [ -z "${GRPO_FROM:-}" ] || best=start-full
   [ -n "$best" ] || { log "no SFT run was evaluated on all three splits: no GRPO"; return 1; }
   local minutes=$(( (deadline - $(date +%s)) / 60 - ${FINAL_EVAL_RESERVE:-4} ))
   (( minutes >= 1 )) || minutes=1
   log "best SFT: $best; GRPO for $minutes min"
   echo "$best" >"$WORK/best_sft"
   # The best SFT's shippable forms first (alongside GRPO): they survive a plan cut short.
-  [ -f "$WORK/$best/adapter_model.safetensors" ] || extract_all "$best" &
+  [ -f "$WORK/$best/adapter_model.safetensors" ] || [ -n "${GRPO_FROM:-}" ] || extract_all "$best" &
   if [ -n "${NO_GRPO:-}" ]; then
     log "GRPO skipped (NO_GRPO is set)"
   elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
@@ -287,6 +302,10 @@ case ${1:-} in
     # The plan runs from its own copy: a later call re-syncs this tree under a running bash script.
     rm -rf "$WORK/repo"; mkdir -p "$WORK/repo"
     cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
+    # an adapter's weights travel apart from the tree (a call carries 64 MiB): staged, they go where the tree has its card
+    if [ -n "${GRPO_FROM:-}" ] && [ ! -f "$WORK/repo/$GRPO_FROM/adapter_model.safetensors" ]; then
+      cp /root/stage/adapter_model.safetensors "$WORK/repo/$GRPO_FROM/" || { echo "stage $GRPO_FROM's weights first"; exit 1; }
+    fi
     # setsid -f: the plan leaves this call's session and output at once (a call waits for its output's end).
     (cd "$WORK/repo" && setsid -f nohup bash scripts/gpu_session.sh plan "$deadline" >>"$WORK/logs/plan.out" 2>&1 < /dev/null)
     sleep "${START_WAIT_S:-20}"; tail -n 8 "$WORK/logs/plan.log" ;;

@@ -24,6 +24,7 @@ A loop keeps its static cache and compiled step for the next call with the same 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 import weakref
 from typing import Any, Sequence
@@ -143,8 +144,7 @@ DEFAULT_STEP_MODE = "inductor"
 
 
 def step_mode(device: Any) -> str:
-    import os
-
+    """The step mode for a model on ``device``: eager off a GPU, else ``SCHEDULER_DECODE_STEP`` or the default."""
     if not str(device).startswith("cuda"):
         return "eager"
     mode = os.environ.get("SCHEDULER_DECODE_STEP", DEFAULT_STEP_MODE)
@@ -195,7 +195,6 @@ class DecodeLoop:
         self.device = model.device
         # True where a row may attend: its prompt's real tokens, then every generated position so far.
         self.valid = torch.zeros((batch, 1, 1, cache_len), dtype=torch.bool, device=self.device)
-        self.mode = mode
         if mode == "inductor":
             self.step = torch.compile(self._step, mode="reduce-overhead", dynamic=False)
         elif mode == "graph":

@@ -20,7 +20,7 @@ import json
 import os
 import random
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -112,15 +112,12 @@ PRESETS: dict[str, GeneratorConfig] = {
         min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
         mix_categories=True, names="train", canonical_name_probability=0.25,
     ),
-    # The diverse presets with a trailing qualifier on 15% of the pool's names (training only).
-    "qualified": GeneratorConfig(names="train", canonical_name_probability=0.25, qualifier_probability=0.15),
-    "qualified-hard": GeneratorConfig(
-        min_events=10, max_events=16, overlap_probability=0.45, min_overlaps=4, max_overlap_ratio=1.2,
-        mix_categories=True, names="train", canonical_name_probability=0.25, qualifier_probability=0.15,
-    ),
     # The names split: canonical sizes, held-out names only (never seen in training).
     "names": GeneratorConfig(names="heldout"),
 }
+# The diverse presets with a trailing qualifier on 15% of the pool's names (training only).
+PRESETS["qualified"] = replace(PRESETS["diverse"], qualifier_probability=0.15)
+PRESETS["qualified-hard"] = replace(PRESETS["diverse-hard"], qualifier_probability=0.15)
 VENDORED_TESTS = (
     DATA_DIR / "events-scheduling" / "test.jsonl",
     DATA_DIR / "hard" / "test.jsonl",

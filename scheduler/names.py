@@ -74,10 +74,15 @@ def _qualifier_people() -> tuple[str, ...]:
     return tuple(sorted({n.split()[0] for group, names in pool.items() if group.startswith("names ") for n in names}))
 
 
+def _canonical_casefolded() -> set[str]:
+    """The canonical 50 names, compared case-insensitively (neither pool may hold one)."""
+    groups = json.loads((DATA_DIR / "event-names-by-category.json").read_text("utf-8"))
+    return {n.casefold() for names in groups.values() for n in names}
+
+
 @lru_cache(maxsize=1)
 def _refused_qualified() -> frozenset[str]:
-    canonical = json.loads((DATA_DIR / "event-names-by-category.json").read_text("utf-8"))
-    return frozenset(n.casefold() for n in all_names("heldout")) | {n.casefold() for v in canonical.values() for n in v}
+    return frozenset(n.casefold() for n in all_names("heldout")) | _canonical_casefolded()
 
 
 def qualifier(rng: random.Random) -> str:
@@ -336,8 +341,7 @@ def build_pools(seed: int = BUILD_SEED) -> dict[str, dict[str, list[str]]]:
                 provider.cities = sorted(provider.cities)
         return fake
 
-    canonical = {n.casefold() for names in json.loads((DATA_DIR / "event-names-by-category.json").read_text("utf-8")).values()
-                 for n in names}
+    canonical = _canonical_casefolded()
     extra = {"topic": TOPICS, "subject": SUBJECTS, "item": ITEMS, "feature": FEATURES, "airline": AIRLINES,
              "pet": PETS, "plant": PLANTS, "dish": DISHES, "month": MONTHS, "roof": ROOFS}
 

@@ -218,26 +218,22 @@ PY
     IFS='|' read -r name recipe flags extra <<<"$entry"
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
     local fallback="--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_problems 20000 ${extra:-}"
-    local fitted="" fb_name="${name/FIT/n20k}-fb"  # the fallback's name says what it ran
+    local fb_name="${name/FIT/n20k}-fb"  # the fallback's name says what it ran
     if [[ $flags == *FIT* ]]; then
-      fitted=1
       local n; n=$(fit_problems "${flags/--num_train_problems FIT/}" 2>>"$WORK/logs/plan.log")
       if [ -n "$n" ]; then
         flags=${flags/FIT/$n}; name=${name/FIT/n$((n / 1000))k}
       else
-        flags=$fallback; name=$fb_name; fitted=""; log "the probe failed: the fallback"
+        flags=$fallback; name=$fb_name; log "the probe failed: the fallback"
       fi
       log "fitted: $name ($flags)"
     fi
-    if [ -n "$fitted" ]; then
-      ( t0=$SECONDS
-        sft_and_eval "$name" "$recipe" "$flags" || {
-          (( SECONDS - t0 < 300 )) || exit 1
-          log "$name failed early: again as $fb_name"; rm -rf "${WORK:?}/$name"
-          sft_and_eval "$fb_name" "$recipe" "$fallback"; } ) &
-    else
-      sft_and_eval "$name" "$recipe" "$flags" &
-    fi
+    # A fitted run that dies in its first five minutes is made again as the fallback.
+    ( t0=$SECONDS
+      sft_and_eval "$name" "$recipe" "$flags" && exit 0
+      [[ $entry == *FIT* && $name != "$fb_name" ]] && (( SECONDS - t0 < 300 )) || exit 1
+      log "$name failed early: again as $fb_name"; rm -rf "${WORK:?}/$name"
+      sft_and_eval "$fb_name" "$recipe" "$fallback" ) &
     pids+=($!)
   done
   wait "${pids[@]}" || true

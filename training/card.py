@@ -81,9 +81,9 @@ def _data_text(data: dict, args: dict) -> str:
     sizes = f"{data.get('problems', '?')} problems ({data.get('events_min', '?')}-{data.get('events_max', '?')} events, mean {data.get('events_mean', '?')})"
     if data.get("source") == "train":
         return f"the canonical train split (anakin87/events-scheduling): {sizes}"
-    names = {"diverse": "names from the diverse training pool (`scheduler.names`) mixed with the canonical ones",
-             "qualified": "names from the diverse training pool (`scheduler.names`) mixed with the canonical ones, 15% "
-                          "of the pool's names with a trailing qualifier such as \"(Zoom)\""}.get(
+    diverse = "names from the diverse training pool (`scheduler.names`) mixed with the canonical ones"
+    names = {"diverse": diverse,
+             "qualified": f"{diverse}, 15% of the pool's names with a trailing qualifier such as \"(Zoom)\""}.get(
         args.get("name_source", "canonical"), "the canonical event names")
     return (
         f"{sizes} from the project's generator, {args.get('hard_fraction', 0):.0%} of hard sizes "

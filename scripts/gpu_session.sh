@@ -25,6 +25,7 @@
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
 #   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; the base model merged
 #   with it is GRPO's start (its weights staged as /root/stage/adapter_model.safetensors when the tree lacks them),
+#   GRAPH_EVAL: with GRPO_FROM, a run-name prefix: GRPO_FROM evaluated first with SCHEDULER_DECODE_STEP=graph,
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
@@ -209,6 +210,11 @@ folder = merged_adapter_folder(ModelSpec(model="smollm2-135m-instruct", adapter=
 shutil.copytree(folder, sys.argv[2], dirs_exist_ok=True)
 print(f"merged {sys.argv[1]} into {sys.argv[2]}")
 PY
+    # The shipped adapter from its checkpoints/ path with the decode step in one CUDA graph (issue 15's first-call
+    # figure), alone on the GPU so that its wall time is its own; paired later with the committed default-step runs.
+    [ -z "${GRAPH_EVAL:-}" ] || SCHEDULER_DECODE_STEP=graph step eval-graph python3 -m eval.run \
+      --model smollm2-135m-instruct --adapter "$GRPO_FROM" --split test,hard,names \
+      --run_name "$GRAPH_EVAL-{split}-greedy-graph" --results_dir "$WORK/results" "${EVAL[@]}" || true
   fi
 
   # 1: the ablation, side by side

@@ -156,30 +156,47 @@ def step_mode(device: Any) -> str:
 class GraphStep:
     """A function of tensors replayed from one CUDA graph: captured at the first call (after two warm-up runs on
     a side stream, as CUDA graphs need), then each call copies its arguments into the captured inputs and
-    replays. The returned tensor is the graph's own output, overwritten by the next call."""
+    replays. The returned tensor is the graph's own output, overwritten by the next call.
+
+    The warm-ups really run: whatever ``fn`` changes in place besides its output, they change too (twice), and
+    the capture runs nothing. ``DecodeLoop`` therefore captures on a cache it then resets."""
+
+    warmups = 2
 
     def __init__(self, fn):
-        self.fn, self.graph, self.inputs, self.output = fn, None, None, None
+        self.fn, self.graph, self.inputs, self.output, self.captured = fn, None, None, None, False
 
     def __call__(self, *args):
-        import torch
-
-        if self.graph is None:
+        if not self.captured:
             self.inputs = [a.clone() for a in args]
-            stream = torch.cuda.Stream()
-            stream.wait_stream(torch.cuda.current_stream())
-            with torch.cuda.stream(stream):
-                for _ in range(2):
-                    self.fn(*self.inputs)
-            torch.cuda.current_stream().wait_stream(stream)
-            self.graph = torch.cuda.CUDAGraph()
-            with torch.cuda.graph(self.graph):
-                self.output = self.fn(*self.inputs)
+            self._warm_up()
+            self.output = self._capture()
+            self.captured = True
         else:
             for static, arg in zip(self.inputs, args):
                 static.copy_(arg)
-        self.graph.replay()
+        self._replay()
         return self.output
+
+    def _warm_up(self) -> None:
+        import torch
+
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream):
+            for _ in range(self.warmups):
+                self.fn(*self.inputs)
+        torch.cuda.current_stream().wait_stream(stream)
+
+    def _capture(self):
+        import torch
+
+        self.graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(self.graph):
+            return self.fn(*self.inputs)
+
+    def _replay(self) -> None:
+        self.graph.replay()
 
 
 class DecodeLoop:
@@ -211,6 +228,21 @@ class DecodeLoop:
                          past_key_values=self.cache, use_cache=True, logits_to_keep=1)
         return out.logits[:, -1].float()
 
+    def _capture(self) -> None:
+        """Capture the graph step on a dummy token, before any prompt is in the cache (``run`` resets it after).
+
+        transformers' static cache writes each step's key and value where its own position counter says (it
+        ignores ``cache_position``) and advances it in place, so the capture's two warm-ups advance it by two:
+        captured in the middle of a decode, they would shift every later key and value by two positions."""
+        import torch
+
+        token = torch.zeros((self.batch, 1), dtype=torch.long, device=self.device)
+        with torch.no_grad():
+            # the cache's tensors exist from its first update on: the capture must see them
+            self.model(input_ids=token, position_ids=token, past_key_values=self.cache, use_cache=True, logits_to_keep=1)
+            with attention_implementation(self.config, ATTENTION):
+                self.step(token, token, torch.zeros(1, dtype=torch.long, device=self.device), self.valid)
+
     def run(self, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, max_new_tokens: int):
         """Token ids ``[batch, n]`` (n ≤ ``max_new_tokens``) after the left-padded prompts; finished rows
         continue with ``pad_id``, as ``generate`` pads them."""
@@ -221,6 +253,8 @@ class DecodeLoop:
         # Prompt and tokens so far, for processors that read them (the repetition penalty), as generate has them.
         sequences = torch.cat([input_ids, torch.full((batch, max_new_tokens), pad_id, dtype=torch.long,
                                                      device=self.device)], dim=1)
+        if isinstance(self.step, GraphStep) and not self.step.captured:
+            self._capture()
         self.cache.reset()
         self.valid.zero_()
         self.valid[:, 0, 0, :width] = mask.bool()

@@ -179,6 +179,35 @@ def test_step_mode_is_eager_on_a_cpu_and_checked_on_a_gpu(monkeypatch):
         decode_loop.step_mode("cuda")
 
 
+class EagerGraph(decode_loop.GraphStep):
+    """GraphStep's protocol without a GPU: the warm-ups run the step for real, side effects and all, the capture
+    runs nothing, and each replay runs the step on the captured inputs."""
+
+    def _warm_up(self):
+        for _ in range(self.warmups):
+            self.fn(*self.inputs)
+
+    def _capture(self):
+        return None
+
+    def _replay(self):
+        self.output = self.fn(*self.inputs)
+
+
+def test_a_captured_step_decodes_as_generate_from_its_first_call(loaded, prompts, monkeypatch):
+    # The warm-ups advance the static cache's own position counter: a capture in mid-decode shifted every later
+    # key and value by two (H200, session 8: 0 of 100 valid on the first call, the same scores from the second on).
+    monkeypatch.setattr(decode_loop, "GraphStep", EagerGraph)
+    monkeypatch.setattr(decode_loop, "step_mode", lambda device: "graph")
+    monkeypatch.setattr(decode_loop, "_loops", type(decode_loop._loops)())  # no loop made before this test
+    config = greedy(loaded.tokenizer)
+    plain = generate_ids(loaded.model, prompts, config, method="plain")
+    assert generate_ids(loaded.model, prompts, config, method="loop") == plain
+    (loop,) = decode_loop._loops[loaded.model].values()
+    assert isinstance(loop.step, EagerGraph) and loop.step.captured
+    assert generate_ids(loaded.model, prompts, config, method="loop") == plain
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="CUDA graphs need a GPU (benchmarks/decode_compile.py measures it)")
 def test_graph_step_replays_what_the_eager_step_computes():
     step = decode_loop.GraphStep(lambda x, y: (x * 2 + y).float())

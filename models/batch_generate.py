@@ -65,13 +65,14 @@ def generate_ids(
     method: str = "loop",
     pad_id: int | None = None,
     min_width: int = 0,
+    step: str | None = None,
 ) -> list[list[int]]:
     """Completion ids for each prompt (in order), with ``config`` (a ``GenerationConfig``) deciding how.
 
     ``model`` may be a plain causal LM or a peft model (its adapter applies, as in a GRPO rollout).
     ``min_width`` pads every batch to at least this many prompt tokens: a caller that knows its longest
     prompt (GRPO: the training set's) passes it, and all its batches share one cache size, so one compiled
-    decode step serves them all.
+    decode step serves them all. ``step``: the loop's step mode on a GPU (``models.decode_loop.step_mode``).
     """
     import torch
 
@@ -90,7 +91,7 @@ def generate_ids(
         config.update(**model.generation_config.to_diff_dict(), defaults_only=True)
         skipped = unsupported(config)
         if not skipped:
-            return [cut_at_eos(row, eos) for row in decode(model, input_ids, mask, config, eos, pad).tolist()]
+            return [cut_at_eos(row, eos) for row in decode(model, input_ids, mask, config, eos, pad, step=step).tolist()]
         warnings.warn(f"The loop method does not implement {', '.join(skipped)}: generating with 'plain'.")
     config.update(cache_implementation=None, disable_compile=True)
     with torch.no_grad():

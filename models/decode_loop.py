@@ -136,20 +136,23 @@ def pick_tokens(sequences, logits, config: Any, processors=None):
 
 # ------------------------------------------------------------------------------------------------ loop
 
-# How a GPU runs the step: "graph" captures the eager step in one CUDA graph (no compiler: ~1 s to capture),
-# "inductor" compiles it with torch.compile's reduce-overhead mode (fused kernels, ~30 s the first time on a
-# fresh machine). benchmarks/decode_compile.py measures both; SCHEDULER_DECODE_STEP overrides the default.
+# How a GPU runs the step: "graph" captures the eager step in one CUDA graph (no compiler: ~1-2 s to capture; the
+# default: eval and the app pay it once per process), "inductor" compiles it with torch.compile's reduce-overhead
+# mode (fused kernels, 1.4x faster a step, ~30-38 s to compile on a fresh machine: GRPO's rollouts, hundreds of
+# calls in one process, take it through ``rollout_step``). benchmarks/decode_compile.py measures both.
 STEP_MODES = ("graph", "inductor", "eager")
-DEFAULT_STEP_MODE = "inductor"
+DEFAULT_STEP_MODE = "graph"
 
 
-def step_mode(device: Any) -> str:
-    """The step mode for a model on ``device``: eager off a GPU, else ``SCHEDULER_DECODE_STEP`` or the default."""
+def step_mode(device: Any, mode: str | None = None) -> str:
+    """The step mode on ``device``: eager off a GPU; else ``mode`` (a caller's own, e.g. GRPO's ``rollout_step``),
+    else ``SCHEDULER_DECODE_STEP``, else the default."""
     if not str(device).startswith("cuda"):
         return "eager"
-    mode = os.environ.get("SCHEDULER_DECODE_STEP", DEFAULT_STEP_MODE)
+    mode = mode or os.environ.get("SCHEDULER_DECODE_STEP") or DEFAULT_STEP_MODE
     if mode not in STEP_MODES:
-        raise ValueError(f"SCHEDULER_DECODE_STEP must be one of {', '.join(STEP_MODES)}, not {mode!r}.")
+        raise ValueError(f"The decode step must be one of {', '.join(STEP_MODES)} (SCHEDULER_DECODE_STEP or "
+                         f"rollout_step), not {mode!r}.")
     return mode
 
 
@@ -285,28 +288,31 @@ class DecodeLoop:
 _loops: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
-def loop_for(model: Any, batch: int, cache_len: int) -> DecodeLoop:
-    """A loop of the model with room for ``batch`` rows and ``cache_len`` positions: an existing one with up
-    to twice the rows and up to 1,024 more positions (an eval's last, smaller batch or a batch of shorter
-    prompts then costs no new compile), else a new one."""
+def loop_for(model: Any, batch: int, cache_len: int, step: str | None = None) -> DecodeLoop:
+    """A loop of the model with room for ``batch`` rows and ``cache_len`` positions, its step in mode ``step``
+    (``step_mode``): an existing one with up to twice the rows and up to 1,024 more positions (an eval's last,
+    smaller batch or a batch of shorter prompts then costs no new capture or compile), else a new one."""
     register()
+    mode = step_mode(model.device, step)
     with _lock:
-        loops = _loops.setdefault(model, {})
+        loops = _loops.setdefault(model, {}).setdefault(mode, {})
         fits = [(c, b) for (b, c) in loops if batch <= b <= 2 * batch and cache_len <= c <= cache_len + 1024]
         key = tuple(reversed(min(fits))) if fits else (batch, cache_len)
         if key not in loops:
-            loops[key] = DecodeLoop(model, batch, cache_len, mode=step_mode(model.device))
+            loops[key] = DecodeLoop(model, batch, cache_len, mode=mode)
         return loops[key]
 
 
-def decode(model: Any, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, cache_multiple: int = 64):
-    """Generated ids ``[batch, n]`` for left-padded prompts (``config``: a ``GenerationConfig``)."""
+def decode(model: Any, input_ids, mask, config: Any, eos: Sequence[int], pad_id: int, cache_multiple: int = 64,
+           step: str | None = None):
+    """Generated ids ``[batch, n]`` for left-padded prompts (``config``: a ``GenerationConfig``; ``step``: the
+    step mode, see ``step_mode``)."""
     import torch
 
     max_new = int(config.max_new_tokens)
     cache_len = -(-(input_ids.shape[1] + max_new) // cache_multiple) * cache_multiple
     batch = input_ids.shape[0]
-    loop = loop_for(model, batch, cache_len)
+    loop = loop_for(model, batch, cache_len, step)
     if loop.batch > batch:  # fill the loop's rows with copies of the first prompt, dropped after
         extra = loop.batch - batch
         input_ids = torch.cat([input_ids, input_ids[:1].expand(extra, -1)])

@@ -80,7 +80,12 @@ class TransformersBackend(Backend):
             self.fast.cache_prefix(self.shared_prefix_ids())
 
     def info(self) -> dict:
-        return {"backend": self.name, **self.loaded.info(), "method": self.method}
+        info = {"backend": self.name, **self.loaded.info(), "method": self.method}
+        if self.method == "loop":
+            from models.decode_loop import step_mode
+
+            info["decode_step"] = step_mode(self.loaded.device)  # graph, inductor or eager: tokens may differ in bf16
+        return info
 
     def _generation_config(self, settings: SamplingSettings):
         config = copy.deepcopy(self.model.generation_config)

@@ -78,6 +78,11 @@ class GRPOScriptArguments(TrainScriptArguments):
         metadata={"help": "loop rollouts of a full (not LoRA) model: generate through a copy in this dtype "
                   "(bfloat16, float16 or float32), refreshed from the live weights before every rollout."},
     )
+    rollout_step: str = field(
+        default="inductor",
+        metadata={"help": "loop rollouts on a GPU: the decode step as inductor compiles it (~30 s once, then 1.4x "
+                  "faster a step), graph (the eager step in one CUDA graph, ~2 s to capture) or eager."},
+    )
 
 
 ROLLOUT_METHODS = ("loop", "plain")
@@ -197,7 +202,7 @@ def main(argv: list[str] | None = None) -> dict:
         raise ValueError(f"rollout_method must be one of {', '.join(ROLLOUT_METHODS)}, not {script_args.rollout_method!r}.")
     rollouts = None
     if script_args.rollout_method == "loop" and not training_args.use_vllm:
-        rollouts = Rollouts(script_args.rollout_dtype)
+        rollouts = Rollouts(script_args.rollout_dtype, script_args.rollout_step)
     recorder = SampleRecorder()  # the step log's sample completions, as the reward functions saw them
 
     model, peft_config, tokenizer = build_model(script_args, training_args, model_args, base_path)
@@ -216,7 +221,8 @@ def main(argv: list[str] | None = None) -> dict:
         rows=rows, recorder=recorder,
         extra={"reward_funcs": list(trainer.reward_func_names),
                "rollouts": "vllm" if training_args.use_vllm else script_args.rollout_method,
-               "rollout_dtype": script_args.rollout_dtype if rollouts else None},
+               "rollout_dtype": script_args.rollout_dtype if rollouts else None,
+               "rollout_step": script_args.rollout_step if rollouts else None},
     )
 
 

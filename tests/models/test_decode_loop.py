@@ -78,13 +78,13 @@ def test_one_prompt_alone_and_reused_loops(loaded, prompts):
     assert [generate_ids(loaded.model, [p], config, method="loop")[0] for p in prompts] == batched
     assert generate_ids(loaded.model, prompts, config, method="loop") == batched  # the cached loop, reset
     # A smaller batch (an eval's last) runs in the 4-row loop, its spare rows filled and dropped: no new loop.
-    shapes = set(decode_loop._loops[loaded.model])
+    shapes = set(decode_loop._loops[loaded.model]["eager"])  # a CPU's loops step eagerly
     assert generate_ids(loaded.model, prompts[1:], config, method="loop") == batched[1:]
     assert generate_ids(loaded.model, prompts[2:], config, method="loop") == batched[2:]
-    assert set(decode_loop._loops[loaded.model]) == shapes
+    assert set(decode_loop._loops[loaded.model]["eager"]) == shapes
     # Prompts padded much wider than before (over 1,024 more positions) get a loop of their own.
     assert generate_ids(loaded.model, prompts, config, method="loop", min_width=2200) == batched
-    assert len(decode_loop._loops[loaded.model]) == len(shapes) + 1
+    assert len(decode_loop._loops[loaded.model]["eager"]) == len(shapes) + 1
 
 
 def sampled(tok, n=12, **settings):
@@ -174,8 +174,12 @@ def test_step_mode_is_eager_on_a_cpu_and_checked_on_a_gpu(monkeypatch):
     assert decode_loop.step_mode("cuda:0") == "graph"
     monkeypatch.delenv("SCHEDULER_DECODE_STEP")
     assert decode_loop.step_mode("cuda") == decode_loop.DEFAULT_STEP_MODE
+    assert decode_loop.DEFAULT_STEP_MODE == "graph"
+    monkeypatch.setenv("SCHEDULER_DECODE_STEP", "eager")
+    assert decode_loop.step_mode("cuda", "inductor") == "inductor"  # a caller's own mode (GRPO's rollout_step) wins
+    assert decode_loop.step_mode("cpu", "inductor") == "eager"
     monkeypatch.setenv("SCHEDULER_DECODE_STEP", "fast")
-    with pytest.raises(ValueError, match="SCHEDULER_DECODE_STEP must be one of"):
+    with pytest.raises(ValueError, match="decode step must be one of"):
         decode_loop.step_mode("cuda")
 
 
@@ -198,12 +202,12 @@ def test_a_captured_step_decodes_as_generate_from_its_first_call(loaded, prompts
     # The warm-ups advance the static cache's own position counter: a capture in mid-decode shifted every later
     # key and value by two (H200, session 8: 0 of 100 valid on the first call, the same scores from the second on).
     monkeypatch.setattr(decode_loop, "GraphStep", EagerGraph)
-    monkeypatch.setattr(decode_loop, "step_mode", lambda device: "graph")
+    monkeypatch.setattr(decode_loop, "step_mode", lambda device, mode=None: "graph")
     monkeypatch.setattr(decode_loop, "_loops", type(decode_loop._loops)())  # no loop made before this test
     config = greedy(loaded.tokenizer)
     plain = generate_ids(loaded.model, prompts, config, method="plain")
     assert generate_ids(loaded.model, prompts, config, method="loop") == plain
-    (loop,) = decode_loop._loops[loaded.model].values()
+    (loop,) = decode_loop._loops[loaded.model]["graph"].values()
     assert isinstance(loop.step, EagerGraph) and loop.step.captured
     assert generate_ids(loaded.model, prompts, config, method="loop") == plain
 

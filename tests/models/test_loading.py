@@ -56,6 +56,7 @@ def test_adapter_loads_merged_and_generates(tiny_llama, adapter):
     (result,) = backend.generate([build_messages(load_split("test")[0]["prompt"])], SamplingSettings(max_new_tokens=8))
     assert result.n_new_tokens >= 1 and isinstance(result.text, str)
     assert backend.info()["adapter"] == str(adapter)
+    assert backend.info()["decode_step"] == "eager"  # recorded with every eval run; CUDA graphs only on a GPU
 
 
 def test_missing_adapter_folder_is_a_clear_error(tiny_llama, tmp_path):

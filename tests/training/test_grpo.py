@@ -228,6 +228,9 @@ def test_rollout_settings_are_checked(tiny_model, tmp_path):
 
     with pytest.raises(ValueError, match="rollout_dtype"):
         Rollouts("int8")
+    with pytest.raises(ValueError, match="rollout_step"):
+        Rollouts("bfloat16", step="fast")
+    assert Rollouts().step == "inductor"  # GRPO's rollouts compile their step: hundreds of calls in one run
     with pytest.raises(ValueError, match="rollout_method"):
         run_grpo(tiny_model, tmp_path, rollout_method="static")
 

@@ -106,7 +106,7 @@ def idle_card(side) -> str:
 
 
 def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
-    pool = pool or ModelPool(backend=config.backend, device=config.device)
+    pool = pool or ModelPool(backend=config.backend, device=config.device, dtype=config.dtype)
     runs = Runs()
     first = picker.problem("test", 0)
     first_table = inputs.problem_to_table(first)

@@ -61,6 +61,9 @@ class EvalArgs:
         "help": "transformers batches: loop (our decode loop, models.decode_loop: CUDA graphs on a GPU) or plain "
         "generate (the reference)"})
     device: str | None = field(default=None, metadata={"help": "cuda or cpu (default: cuda when present)"})
+    dtype: Literal["auto", "fast", "float32", "bfloat16"] | None = field(default=None, metadata={
+        "help": "transformers weights: auto (the default: bf16 on a GPU, fp32 on a CPU), fast (bf16 also on a CPU "
+        "with native bf16, as the app runs there), float32 or bfloat16"})
     trust_remote_code: bool = field(default=False, metadata={"help": "run code shipped with the model (unsafe)"})
     run_name: str | None = field(default=None, metadata={"help": "default: derived from the settings"})
     results_dir: str = "results"
@@ -146,6 +149,8 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
         "preset_side": args.preset_side if args.preset else None, "split": args.split, "limit": args.limit,
         "n_prompts": len(rows), "samples": args.samples, "sampling": settings.to_dict(), "backend": backend_kind,
     }
+    if args.dtype:  # only when asked, so that runs made before the flag existed still resume
+        identity["dtype"] = args.dtype
     config = read_json(out / "config.json")
     if config is not None and config.get("identity") != identity:
         differ = sorted(k for k in identity if config.get("identity", {}).get(k) != identity[k])
@@ -162,11 +167,11 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
 
     if pending:
         load_start = time.perf_counter()
-        key = (spec, args.backend, args.device, args.trust_remote_code, args.method)
+        key = (spec, args.backend, args.device, args.trust_remote_code, args.method, args.dtype)
         backend, hashes = (backends or {}).get(key, (None, None))
         if backend is None:
             backend = load_backend(spec, args.backend, device=args.device, trust_remote_code=args.trust_remote_code,
-                                   method=args.method)
+                                   method=args.method, dtype=args.dtype)
             # hashed once per loaded model: the splits after the first reuse it and its hashes
             hashes = {"model": weights_sha256(backend.info().get("model_path")), "adapter": weights_sha256(spec.adapter)}
             if backends is not None:

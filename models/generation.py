@@ -43,7 +43,7 @@ class TransformersBackend(Backend):
     name = "transformers"
 
     def __init__(self, spec: ModelSpec, device: str | None = None, trust_remote_code: bool = False,
-                 fast: bool = True, method: str = "loop"):
+                 fast: bool = True, method: str = "loop", dtype: str | None = None):
         from transformers import GenerationConfig
 
         from models.batch_generate import METHODS
@@ -52,7 +52,7 @@ class TransformersBackend(Backend):
         if method not in METHODS:
             raise ModelLoadError(f"Unknown generation method {method!r}; choose from {', '.join(METHODS)}.")
         super().__init__(spec)
-        self.loaded = load_model(spec, device=device, trust_remote_code=trust_remote_code)
+        self.loaded = load_model(spec, device=device, dtype=dtype, trust_remote_code=trust_remote_code)
         self.model, self.tokenizer = self.loaded.model, self.loaded.tokenizer
         self.default_batch_size = 64 if self.loaded.device.startswith("cuda") else 8
         own = self.model.generation_config
@@ -405,9 +405,10 @@ def choose_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = N
 
 
 def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = None,
-                 trust_remote_code: bool = False, method: str = "loop") -> Backend:
+                 trust_remote_code: bool = False, method: str = "loop", dtype: str | None = None) -> Backend:
     """The backend for ``spec``: a rule for ``heuristic:NAME``, else vLLM where it can run
-    (``prefer="auto"``) and transformers otherwise."""
+    (``prefer="auto"``) and transformers otherwise. ``dtype``: ``models.loading.DTYPES`` (transformers; vLLM
+    keeps its own bf16)."""
     kind = choose_backend(spec, prefer, device)
     if kind == "heuristic":
         from models.heuristics import HeuristicBackend
@@ -415,4 +416,4 @@ def load_backend(spec: ModelSpec, prefer: str = "auto", device: str | None = Non
         return HeuristicBackend(spec)
     if kind == "vllm":
         return VLLMBackend(spec, trust_remote_code=trust_remote_code, device=device)
-    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code, method=method)
+    return TransformersBackend(spec, device=device, trust_remote_code=trust_remote_code, method=method, dtype=dtype)

@@ -114,6 +114,34 @@ def default_dtype(device: str):
     return torch.bfloat16 if device.startswith("cuda") else torch.float32
 
 
+DTYPES = ("auto", "fast", "float32", "bfloat16")
+
+
+def cpu_has_bf16(cpuinfo: str = "/proc/cpuinfo") -> bool:
+    """Whether this CPU multiplies bf16 natively (AVX-512 BF16 or AMX): then bf16 forwards are the faster ones."""
+    try:
+        flags = Path(cpuinfo).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("avx512_bf16", "amx_bf16"))
+
+
+def resolve_dtype(name: str | None, device: str):
+    """A torch dtype for ``name`` on ``device``: "auto" (or None) is ``default_dtype`` (fp32 on a CPU: what eval's
+    CPU figures are measured in); "fast" is bf16 on a GPU or on a CPU with native bf16, else fp32 (the app's:
+    on the 2-core dev machine a 24-token forward took 70 ms in bf16 against 124 ms in fp32)."""
+    import torch
+
+    name = name or "auto"
+    if name not in DTYPES:
+        raise ModelLoadError(f"dtype must be one of {', '.join(DTYPES)}, not {name!r}.")
+    if name == "auto":
+        return default_dtype(device)
+    if name == "fast":
+        return torch.bfloat16 if device.startswith("cuda") or cpu_has_bf16() else torch.float32
+    return getattr(torch, name)
+
+
 def _unavailable(model: str, err: Exception) -> ModelLoadError:
     """The message for a model that could not be loaded, local folder or hub id."""
     if Path(model).is_dir():
@@ -231,7 +259,7 @@ def load_model(
     adapter = validate_adapter(spec.adapter) if spec.adapter else None
     model_path = resolve_model_path(spec.model)
     device = pick_device(device)
-    dtype = dtype or default_dtype(device)
+    dtype = resolve_dtype(dtype, device) if dtype is None or isinstance(dtype, str) else dtype
     tokenizer = load_tokenizer(model_path, trust_remote_code)
     model = load_causal_lm(
         model_path,

@@ -101,9 +101,10 @@ class ModelPool:
     generates for one request at a time (``generation_lock``): a second request's lane waits, and says so.
     """
 
-    def __init__(self, backend: str = "auto", device: str | None = None):
+    def __init__(self, backend: str = "auto", device: str | None = None, dtype: str | None = None):
         self.backend = backend
         self.device = device
+        self.dtype = dtype  # models.loading.DTYPES: the app passes "fast" (bf16 where the hardware has it)
         self._backends: dict = {}
         self._errors: dict = {}
         self._threads: dict = {}
@@ -137,9 +138,10 @@ class ModelPool:
                     ensure_smollm2(log=report)
                 self._progress[spec] = f"Loading the weights of {spec.name}..."
                 log.info("loading %s", spec.name)
-                self._backends[spec] = load_backend(spec, prefer=self.backend, device=self.device)
+                self._backends[spec] = load_backend(spec, prefer=self.backend, device=self.device, dtype=self.dtype)
                 self._errors.pop(spec, None)
-                log.info("loaded %s", spec.name)
+                info = self._backends[spec].info()
+                log.info("loaded %s (%s, %s)", spec.name, info.get("device", "?"), info.get("dtype", "?"))
             except Exception as err:  # kept for every lane waiting on it; the next request tries again
                 self._errors[spec] = err
                 log.warning("loading %s failed: %s", spec.name, err)
@@ -305,7 +307,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
         yield _stopped(label, text, started)
         return
     elapsed = time.perf_counter() - started
-    footer = f"{label}: generated in {elapsed:.1f} s ({settings_text(settings)})."
+    footer = f"{label}: generated in {elapsed:.1f} s ({settings_text(settings)}{precision(backend)})."
     figure, html = lane_view(problem, text, label, optimal, footer=footer)
     yield LaneUpdate(text, figure, html, True)
 
@@ -411,6 +413,13 @@ def run_pair(sides: list[Side], problem: Problem, settings: dict, pool: ModelPoo
                 yield merged
     finally:
         stop.set()  # the page went away or the run was cancelled: the lanes stop at their next token
+
+
+def precision(backend) -> str:
+    """", bf16 on cpu": where and in what the lane's model computes (its answers differ a little between the two)."""
+    info = backend.info()
+    dtype = {"bfloat16": "bf16", "float32": "fp32", "float16": "fp16"}.get(str(info.get("dtype")), info.get("dtype"))
+    return f", {dtype} on {info['device']}" if dtype and info.get("device") else ""
 
 
 def settings_text(settings: SamplingSettings) -> str:

@@ -10,7 +10,7 @@ from space.config import parse_config
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
     for name in ("PRESET", "BASE_MODEL", "BASE_ADAPTER", "TUNED_MODEL", "TUNED_ADAPTER", "HOST", "PORT",
-                 "MAX_NEW_TOKENS", "BASE_MAX_NEW_TOKENS", "BACKEND", "RESULTS_DIR", "QUEUE_SIZE", "DEVICE"):
+                 "MAX_NEW_TOKENS", "BASE_MAX_NEW_TOKENS", "BACKEND", "RESULTS_DIR", "QUEUE_SIZE", "DEVICE", "DTYPE"):
         monkeypatch.delenv(f"SCHEDULER_{name}", raising=False)
 
 
@@ -58,6 +58,16 @@ def test_bad_values_are_sentences(monkeypatch):
     monkeypatch.delenv("SCHEDULER_PRESET")
     monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "lots")
     with pytest.raises(ModelLoadError, match="whole number"):
+        parse_config([])
+
+
+def test_the_weights_precision_is_fast_unless_asked(monkeypatch):
+    assert parse_config([]).dtype == "fast"  # bf16 where the hardware multiplies it natively (models.loading)
+    assert parse_config(["--dtype", "float32"]).dtype == "float32"
+    monkeypatch.setenv("SCHEDULER_DTYPE", "auto")
+    assert parse_config([]).dtype == "auto"
+    monkeypatch.setenv("SCHEDULER_DTYPE", "int4")
+    with pytest.raises(ModelLoadError, match="SCHEDULER_DTYPE must be one of auto, fast, float32, bfloat16"):
         parse_config([])
 
 

@@ -27,6 +27,7 @@ def test_tiny_model_streams_then_finishes(tiny_llama, pool):
     assert len(texts) >= 2 and all(b.startswith(a) for a, b in zip(texts, texts[1:]))  # the text grows
     last = updates[-1]
     assert last.done and last.figure is not None and "Training reward" in last.html and "generated in" in last.html
+    assert "fp32 on cpu" in last.html  # the lane says where and in what its model computed
     assert [u.done for u in updates].count(True) == 1
     # Second run: already loaded, no loading note; greedy gives the same text.
     again = list(run_lane(side, PROBLEM, SamplingSettings(max_new_tokens=24), pool))

@@ -216,6 +216,16 @@ def test_several_splits_in_one_process_record_the_weights_hashes(tiny_llama, tmp
     assert "other weights" in capsys.readouterr().err
 
 
+def test_a_dtype_asked_for_is_loaded_recorded_and_part_of_the_identity(tiny_llama, tmp_path, capsys):
+    args = ["--model", str(tiny_llama), "--limit", "2", "--batch-size", "2", "--max-new-tokens", "6", "--device", "cpu",
+            "--results-dir", str(tmp_path), "--run-name", "tiny"]
+    assert main([*args, "--dtype", "bfloat16"]) == 0
+    config = read(tmp_path / "tiny", "config.json")
+    assert config["identity"]["dtype"] == "bfloat16" and "'dtype': 'bfloat16'" in str(config["model_info"])
+    assert main(args) == 2  # the same run name without the dtype: other settings, refused
+    assert "dtype" in capsys.readouterr().err
+
+
 def test_several_splits_need_a_run_name_with_a_split_placeholder(tiny_llama, tmp_path, capsys):
     assert main(["--model", str(tiny_llama), "--split", "test,hard", "--run-name", "fixed",
                  "--results-dir", str(tmp_path)]) == 2

@@ -9,7 +9,7 @@ import torch
 from models.backend import SamplingSettings
 from models.errors import ModelLoadError
 from models.generation import load_backend
-from models.loading import load_causal_lm, load_model, load_tokenizer, resolve_model_path
+from models.loading import cpu_has_bf16, load_causal_lm, load_model, load_tokenizer, resolve_dtype, resolve_model_path
 from models.specs import PRESETS, ModelSpec, Preset, resolve_preset
 from scheduler import SchedulerError, build_messages, load_split
 from tests.model_folders import pickle_only_copy, without_chat_template
@@ -57,6 +57,31 @@ def test_adapter_loads_merged_and_generates(tiny_llama, adapter):
     assert result.n_new_tokens >= 1 and isinstance(result.text, str)
     assert backend.info()["adapter"] == str(adapter)
     assert backend.info()["decode_step"] == "eager"  # recorded with every eval run; CUDA graphs only on a GPU
+
+
+def test_the_fast_dtype_is_bf16_only_where_the_cpu_multiplies_it(tmp_path, monkeypatch):
+    from models import loading
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor : 0\nflags : fpu sse avx2 avx512f avx512_vnni\n")
+    assert not cpu_has_bf16(str(cpuinfo))
+    cpuinfo.write_text("processor : 0\nflags : fpu avx512f avx512_bf16 amx_tile\n")
+    assert cpu_has_bf16(str(cpuinfo))
+    assert not cpu_has_bf16(str(tmp_path / "missing"))
+    assert resolve_dtype(None, "cpu") == resolve_dtype("auto", "cpu") == torch.float32  # eval's CPU figures
+    assert resolve_dtype("auto", "cuda") == resolve_dtype("fast", "cuda") == torch.bfloat16
+    for native, expected in ((True, torch.bfloat16), (False, torch.float32)):
+        monkeypatch.setattr(loading, "cpu_has_bf16", lambda native=native: native)
+        assert resolve_dtype("fast", "cpu") == expected
+    with pytest.raises(ModelLoadError, match="dtype must be one of"):
+        resolve_dtype("int4", "cpu")
+
+
+def test_a_backend_loads_in_the_dtype_asked(tiny_llama):
+    backend = load_backend(ModelSpec(str(tiny_llama)), prefer="transformers", device="cpu", dtype="bfloat16")
+    assert backend.info()["dtype"] == "bfloat16" and backend.model.dtype == torch.bfloat16
+    (result,) = backend.generate([build_messages(load_split("test")[0]["prompt"])], SamplingSettings(max_new_tokens=4))
+    assert result.n_new_tokens >= 1
 
 
 def test_missing_adapter_folder_is_a_clear_error(tiny_llama, tmp_path):

@@ -15,9 +15,11 @@
 #   1  SFT, the runs of ABLATION (below) at once (a FIT run after its speed probe), each evaluated on test, hard and
 #      names (greedy, batch 100, 2,048 new tokens, one process per model) as soon as it ends
 #   2  the best run by the mean of its three scores -> GRPO (recipe grpo/config_full.yaml for a full model,
-#      grpo/config.yaml for a LoRA), for the minutes left before the plan's deadline less the final evals
-#   3  full model: the LoRAs of EXTRACTS from the best SFT (while GRPO runs) and from the GRPO model; every
-#      candidate evaluated on the three splits, the GRPO ones also sampled (T=1.0, 4 samples) on test
+#      grpo/config.yaml for a LoRA), for the minutes left before the plan's deadline less the final evals; a full
+#      model's checkpoints (every save_steps: e.g. GRPO_FLAGS="--save_steps 10") are evaluated as GRPO saves them
+#   3  full model: the LoRAs of EXTRACTS from the best SFT (while GRPO runs) and from the best GRPO model (the final
+#      one or a checkpoint, by the mean of its three scores); every candidate evaluated on the three splits, the
+#      GRPO ones also sampled (T=1.0, 4 samples) on test
 #
 # Environment: WORK [/root/work]  GGUF [/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf]  PLAN_MINUTES [21]
 #   SFT_MINUTES [8] (cap), EXTRACTS [b95] the LoRAs extracted from the best SFT (RANK:EMBED_RANK,
@@ -165,6 +167,44 @@ print(min(max(n, 1000), most))
 PY
 }
 
+# watch_checkpoints: while GRPO runs, each complete checkpoint it saves (trainer_state.json written) is copied out
+# without its optimizer state (save_total_limit keeps only the newest) and evaluated on the three splits as
+# grpo-stepN: the curve says which step to keep, and step 3 takes the best of them and the final model.
+watch_checkpoints() {
+  local ck step out
+  while pgrep -f "training/grpo.py" >/dev/null; do
+    for ck in "$WORK"/grpo/checkpoint-*; do
+      [ -f "$ck/trainer_state.json" ] || continue
+      step=${ck##*-}; out="$WORK/grpo-step$step"
+      [ -e "$out" ] && continue
+      mkdir -p "$out"
+      find "$ck" -maxdepth 1 -type f \( -name '*.json' -o -name '*.safetensors' -o -name '*.jinja' \) \
+        ! -name 'trainer_state.json' -exec cp {} "$out/" \;
+      log "checkpoint $step copied to $out"
+      evaluate "grpo-step$step" "$out" || true
+    done
+    sleep 10
+  done
+}
+
+# best_grpo: the GRPO model (grpo or a grpo-stepN) with the best mean of its three greedy scores
+best_grpo() {
+  python3 - "$WORK/results" <<'PY'
+import json, sys
+from pathlib import Path
+root = Path(sys.argv[1]); best = None
+for run in sorted({p.name.rsplit("-", 2)[0] for p in root.glob("grpo*-greedy")}):
+    files = [root / f"{run}-{split}-greedy" / "metrics.json" for split in ("test", "hard", "names")]
+    if all(f.is_file() for f in files):
+        scores = [json.loads(f.read_text())["mean_score"] for f in files]
+        mean = sum(scores) / 3
+        print(f"{run}: test {scores[0]:.2f} hard {scores[1]:.2f} names {scores[2]:.2f} mean {mean:.2f}", file=sys.stderr)
+        if best is None or mean > best[1]:
+            best = (run, mean)
+print(best[0] if best else "")
+PY
+}
+
 sft_and_eval() {
   local name=$1 recipe=$2 flags=$3
   # shellcheck disable=SC2086
@@ -264,7 +304,12 @@ PY
   else
     # shellcheck disable=SC2086
     step grpo python3 training/grpo.py --config "$GRPO_FULL" --model_name_or_path "$WORK/$best" \
-      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${GRPO_FLAGS:-} ${SMOKE_GRPO:-} || true
+      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${GRPO_FLAGS:-} ${SMOKE_GRPO:-} &
+    local grpo_pid=$!
+    sleep 5; watch_checkpoints &
+    local watch_pid=$!
+    wait "$grpo_pid" || true
+    wait "$watch_pid" || true
   fi
 
   # 3: what could ship, measured as it would ship
@@ -276,8 +321,10 @@ PY
     fi
     sampled "$best" "$WORK/$best" || true
   elif [ -n "$done_grpo" ]; then
-    evaluate grpo "$WORK/grpo" &
-    SAMPLED=1 extract_all grpo "$EXTRACTS_GRPO" &
+    evaluate grpo "$WORK/grpo" || true
+    local pick; pick=$(best_grpo 2>>"$WORK/logs/plan.log")
+    log "best GRPO model: ${pick:-grpo} (of the final model and its checkpoints)"
+    SAMPLED=1 extract_all "${pick:-grpo}" "$EXTRACTS_GRPO" &
   fi
   wait || true
   log "plan finished"

@@ -11,14 +11,15 @@ reading the weights. Here:
 - attention for the one new token treats the query heads that share a key/value head as that head's
   queries (``[batch, kv_heads, group, dim]``), so each cached key and value is read once, by SDPA;
 - prefill is ``generate``'s own (same positions, same mask); sampling and stopping run outside the
-  compiled step, which is the model's forward for one token plus the last logits. On a GPU that step is
-  compiled with CUDA graphs (``reduce-overhead``); on a CPU it runs eagerly (and the tests compare it
-  with ``generate`` token for token in fp32, greedy and seeded samples);
+  captured step, which is the model's forward for one token plus the last logits. On a GPU that step is
+  replayed from one CUDA graph (``step_mode``: or compiled by inductor, as GRPO's rollouts take it); on a CPU
+  it runs eagerly (and the tests compare it with ``generate`` token for token in fp32, greedy and seeded
+  samples);
 - sampling goes through transformers' own logits processors, built from the ``GenerationConfig`` in
   ``generate``'s order.
 
-A loop keeps its static cache and compiled step for the next call with the same batch and cache size
-(eval calls it once per batch; GRPO once per generation round), so compiling is paid once.
+A loop keeps its static cache and captured step for the next call with the same batch and cache size
+(eval calls it once per batch; GRPO once per generation round), so capturing or compiling is paid once.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from scheduler.errors import SchedulerError
 from scheduler.events import Event, Problem, overlaps
-from scheduler.names import name_pool, qualify
+from scheduler.names import coin, name_pool, qualify
 from scheduler.solver import solve
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -47,7 +47,8 @@ class GeneratorConfig:
     ``names`` picks the name source: ``canonical`` (the 50 names), ``train`` or ``heldout`` (the pools of
     ``scheduler.names``); with a pool, ``canonical_name_probability`` of the problems still use canonical
     names, so a model trained on the pool keeps seeing the canonical style. ``qualifier_probability`` of a
-    training pool's names get a trailing qualifier ("Gym (legs)", "Sync [remote]": ``scheduler.names.qualify``).
+    training pool's names get a trailing qualifier ("Gym (legs)", "Sync [remote]": ``scheduler.names.qualify``),
+    and ``coined_probability`` of them a coined first word ("Brenvik the beds": ``scheduler.names.coin``).
     """
 
     min_events: int = 4
@@ -63,6 +64,7 @@ class GeneratorConfig:
     names: str = "canonical"
     canonical_name_probability: float = 0.0
     qualifier_probability: float = 0.0
+    coined_probability: float = 0.0
     max_attempts: int = 10_000
 
     def validate(self) -> None:
@@ -86,6 +88,10 @@ class GeneratorConfig:
             raise SchedulerError("qualifier_probability must be within [0, 1].")
         if self.qualifier_probability and self.names != "train":
             raise SchedulerError("qualifier_probability applies to the training pool only (names='train').")
+        if not 0.0 <= self.coined_probability <= 1.0:
+            raise SchedulerError("coined_probability must be within [0, 1].")
+        if self.coined_probability and self.names != "train":
+            raise SchedulerError("coined_probability applies to the training pool only (names='train').")
         if self.names != "canonical":
             smallest = min(len(names) for names in name_pool(self.names).values())
             if self.max_events > smallest:
@@ -118,6 +124,9 @@ PRESETS: dict[str, GeneratorConfig] = {
 # The diverse presets with a trailing qualifier on 15% of the pool's names (training only).
 PRESETS["qualified"] = replace(PRESETS["diverse"], qualifier_probability=0.15)
 PRESETS["qualified-hard"] = replace(PRESETS["diverse-hard"], qualifier_probability=0.15)
+# The qualified presets with a coined first word on 15% of the pool's names as well (training only).
+PRESETS["coined"] = replace(PRESETS["qualified"], coined_probability=0.15)
+PRESETS["coined-hard"] = replace(PRESETS["qualified-hard"], coined_probability=0.15)
 VENDORED_TESTS = (
     DATA_DIR / "events-scheduling" / "test.jsonl",
     DATA_DIR / "hard" / "test.jsonl",
@@ -167,6 +176,8 @@ def _draw(rng: random.Random, cfg: GeneratorConfig) -> Problem:
             pool = _pool_names(rng, cfg.names)
             if cfg.qualifier_probability:
                 pool = list(dict.fromkeys(qualify(n, rng) if rng.random() < cfg.qualifier_probability else n for n in pool))
+            if cfg.coined_probability:
+                pool = list(dict.fromkeys(coin(n, rng) if rng.random() < cfg.coined_probability else n for n in pool))
         elif cfg.mix_categories:
             pool = [n for names in names_by_cat.values() for n in names]
         else:

@@ -115,6 +115,42 @@ def qualify(name: str, rng: random.Random) -> str:
 Filler = Callable[[], str]
 
 # Hand-written English templates of the training pool: {slot} is filled from the lists or from Faker.
+# Coined words: the shipped model's held-out failures bend a name's first word toward a common one ("Try new
+# recipe" -> "Trying new recipe", "Weed the beds" -> "Witty beds"). A training name whose first word is a word no
+# language has ("Brenvik the beds") can only be copied, not recalled. Training only, like the qualifiers.
+
+ONSETS = ["b", "br", "d", "dr", "f", "fl", "g", "gr", "k", "kl", "l", "m", "n", "p", "pl", "r", "s", "sk", "st", "t",
+          "tr", "v", "z", "sh", "ch", "th", "w", "j"]
+VOWELS = ["a", "e", "i", "o", "u", "ai", "ou", "ee", "oa", "y"]
+CODAS = ["", "", "n", "r", "l", "k", "m", "s", "x", "nd", "rk", "st", "ck", "v"]
+
+
+def coined_word(rng: random.Random) -> str:
+    """A pronounceable word of two or three syllables and at most 10 letters ("Brenvik", "Zoumalk")."""
+    while True:
+        syllables = 2 if rng.random() < 0.7 else 3
+        word = "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS) for _ in range(syllables))
+        if len(word) <= 10:
+            return word
+
+
+def coin(name: str, rng: random.Random) -> str:
+    """``name`` with its first word replaced by a coined one, in the same case ("Weed the beds" -> "Brenvik the
+    beds"), or ``name`` itself when the result would be too long, invalid, or a held-out or canonical name."""
+    first, sep, rest = name.partition(" ")
+    word = coined_word(rng)
+    if first[:1].isupper():
+        word = word.capitalize()
+    coined = word + sep + rest
+    if len(coined) > MAX_NAME_LENGTH or coined.casefold() in _refused_qualified():
+        return name
+    try:
+        _check_name(coined)
+    except SchedulerError:
+        return name
+    return coined
+
+
 TOPICS = ["Budget", "Roadmap", "Hiring", "Marketing", "Sales", "Design", "Q3 planning", "Infra", "Security",
           "Onboarding", "Product", "Data team", "Support", "Release 2.4", "OKR", "Pricing", "Mobile app", "API"]
 SUBJECTS = ["Calculus", "Linear algebra", "Organic chemistry", "French", "Spanish vocab", "History essay",

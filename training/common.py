@@ -41,7 +41,8 @@ class TrainScriptArguments:
         default="canonical",
         metadata={"help": "Event names of generated problems: canonical (the dataset's 50 names: presets canonical/hard) "
                   "diverse (the training name pool mixed with them: presets diverse/diverse-hard) or qualified (diverse "
-                  "with trailing qualifiers such as '(Zoom)' on 15% of the pool's names: presets qualified/qualified-hard)."},
+                  "with trailing qualifiers such as '(Zoom)' on 15% of the pool's names: presets qualified/qualified-hard) or coined "
+                  "(qualified, and a coined first word such as 'Brenvik the beds' on 15% of them: presets coined/coined-hard)."},
     )
     think_format: str = field(
         default="scan", metadata={"help": "SFT target reasoning: v2, short, scan, recap or running (scheduler.reference.THINK_FORMATS)."}

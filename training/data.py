@@ -16,7 +16,7 @@ from scheduler.generator import problem_key
 SOURCES = ("generated", "train")
 # name source -> (preset of canonical sizes, preset of hard sizes)
 NAME_PRESETS = {"canonical": ("canonical", "hard"), "diverse": ("diverse", "diverse-hard"),
-                "qualified": ("qualified", "qualified-hard")}
+                "qualified": ("qualified", "qualified-hard"), "coined": ("coined", "coined-hard")}
 GRPO_COLUMNS = ("events", "priority_events", "optimal_score")  # what the reward functions read
 EVAL_SPLITS = ("test", "hard", "names")  # the canonical test split and the vendored hard and names splits
 

@@ -17,7 +17,7 @@ from scheduler import (
 from scheduler.cli import main as cli_main
 from scheduler.generator import _excluded_keys, event_names, problem_key
 from scheduler.events import MAX_NAME_LENGTH
-from scheduler.names import all_names, build_pools, name_pool, qualify
+from scheduler.names import all_names, build_pools, coin, name_pool, qualify
 from scheduler.rewards import reward_funcs
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,6 +236,42 @@ def test_qualified_presets_add_training_only_qualifiers(preset):
     assert any(n.endswith(")") for n in extra) and any(n.endswith("]") for n in extra) and any(" - " in n for n in extra)
 
 
+@pytest.mark.parametrize("preset", ["coined", "coined-hard"])
+def test_coined_presets_replace_first_words_on_top_of_the_qualified_draw(preset):
+    """Some pool names get a coined first word ("Brenvik the beds"); the rest is unchanged, no coined name is a
+    held-out or canonical one, and the presets they build on draw exactly what they drew before."""
+    train = all_names("train")
+    canonical = {n for names in event_names().values() for n in names}
+    refused = {n.casefold() for n in all_names("heldout") | canonical}
+    rows = generate_rows(400, seed=5, preset=preset)
+    assert rows == generate_rows(400, seed=5, preset=preset)
+    qualified = generate_rows(400, seed=5, preset=preset.replace("coined", "qualified"))
+    assert qualified != rows and len(qualified) == len(rows)
+    names = [ev[0] for row in rows for ev in row["events"]]
+    pool_names = [n for n in names if n not in canonical]
+    first_words = {t.partition(" ")[0] for t in train}
+    coined = [n for n in pool_names if n.partition(" ")[0] not in first_words]
+    assert 0.08 <= len(coined) / len(pool_names) <= 0.25, len(coined) / len(pool_names)
+    assert coined and all(n.casefold() not in refused for n in coined)
+    for row in rows:
+        Problem.from_row(row)
+
+
+def test_coin_keeps_the_rest_of_the_name_and_its_case():
+    rng = random.Random(0)
+    for name in ("Weed the beds (front)", "Try new recipe #4600", "Gym (legs)", "café", "홍정훈님과 회의"):
+        out = coin(name, rng)
+        first, sep, rest = name.partition(" ")
+        new_first, new_sep, new_rest = out.partition(" ")
+        assert (new_sep, new_rest) == (sep, rest) and new_first != first
+        assert new_first.isascii() and 4 <= len(new_first) <= 10
+        assert new_first[0].isupper() == first[0].isupper()
+    longest = "ab " + "y" * (MAX_NAME_LENGTH - 3)
+    assert coin(longest, random.Random(1)) == longest  # too long once coined: unchanged
+    with pytest.raises(SchedulerError, match="coined_probability applies to the training pool only"):
+        GeneratorConfig(names="heldout", coined_probability=0.1).validate()
+
+
 def test_qualify_never_returns_a_refused_or_overlong_name():
     rng = random.Random(0)
     heldout = sorted(all_names("heldout"))
@@ -258,7 +294,7 @@ def test_pool_rows_never_contain_a_names_split_problem():
     split = {problem_key(Problem.from_row(r)) for r in load_split("names")}
     assert split <= _excluded_keys()
     heldout = all_names("heldout")
-    for preset in ("diverse", "diverse-hard", "qualified", "qualified-hard"):
+    for preset in ("diverse", "diverse-hard", "qualified", "qualified-hard", "coined", "coined-hard"):
         for row in generate_rows(300, seed=2026, preset=preset):
             assert problem_key(Problem.from_row(row)) not in split
             assert not {ev[0] for ev in row["events"]} & heldout

@@ -80,3 +80,11 @@ def test_diverse_names_and_each_think_format_give_valid_optimal_targets(think):
         assert scheduler.score_row(answer, row).score == 1.0
     with pytest.raises(ValueError, match="name source"):
         generated_rows(2, seed=3, hard_fraction=0.0, name_source="klingon")
+
+
+def test_coined_names_give_valid_optimal_recap_targets_and_pass_the_leak_check():
+    rows = generated_rows(60, seed=4, hard_fraction=0.5, name_source="coined")
+    assert_disjoint_from_test(rows)
+    for row in rows:
+        answer = sft_example(row, "recap")["completion"][0]["content"]
+        assert scheduler.score_row(answer, row).score == 1.0

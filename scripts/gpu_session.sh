@@ -187,24 +187,6 @@ watch_checkpoints() {
   done
 }
 
-# best_grpo: the GRPO model (grpo or a grpo-stepN) with the best mean of its three greedy scores
-best_grpo() {
-  python3 - "$WORK/results" <<'PY'
-import json, sys
-from pathlib import Path
-root = Path(sys.argv[1]); best = None
-for run in sorted({p.name.rsplit("-", 2)[0] for p in root.glob("grpo*-greedy")}):
-    files = [root / f"{run}-{split}-greedy" / "metrics.json" for split in ("test", "hard", "names")]
-    if all(f.is_file() for f in files):
-        scores = [json.loads(f.read_text())["mean_score"] for f in files]
-        mean = sum(scores) / 3
-        print(f"{run}: test {scores[0]:.2f} hard {scores[1]:.2f} names {scores[2]:.2f} mean {mean:.2f}", file=sys.stderr)
-        if best is None or mean > best[1]:
-            best = (run, mean)
-print(best[0] if best else "")
-PY
-}
-
 sft_and_eval() {
   local name=$1 recipe=$2 flags=$3
   # shellcheck disable=SC2086
@@ -212,12 +194,14 @@ sft_and_eval() {
     $flags ${SMOKE_SFT:-} && evaluate "$name" "$WORK/$name"
 }
 
-best_sft() {
-  python3 - "$WORK/results" <<'PY'
+# best_run PREFIX: the run named PREFIX* (its results PREFIX*-SPLIT-greedy) with the best mean of its three greedy
+# scores: "sft-" for the best SFT, "grpo" for the best GRPO model (the final one or a grpo-stepN checkpoint)
+best_run() {
+  python3 - "$WORK/results" "$1" <<'PY'
 import json, sys
 from pathlib import Path
 root = Path(sys.argv[1]); best = None
-for run in sorted({p.name.rsplit("-", 2)[0] for p in root.glob("sft-*-greedy")}):
+for run in sorted({p.name.rsplit("-", 2)[0] for p in root.glob(f"{sys.argv[2]}*-greedy")}):
     scores = []
     for split in ("test", "hard", "names"):
         m = root / f"{run}-{split}-greedy" / "metrics.json"
@@ -285,7 +269,7 @@ PY
   wait "${pids[@]}" || true
 
   # 2: GRPO from the best (or from the merged GRPO_FROM)
-  local best; best=$(best_sft 2>>"$WORK/logs/plan.log")
+  local best; best=$(best_run sft- 2>>"$WORK/logs/plan.log")
   [ -z "${GRPO_FROM:-}" ] || best=start-full
   [ -n "$best" ] || { log "no SFT run was evaluated on all three splits: no GRPO"; return 1; }
   local minutes=$(( (deadline - $(date +%s)) / 60 - ${FINAL_EVAL_RESERVE:-4} ))
@@ -322,7 +306,7 @@ PY
     sampled "$best" "$WORK/$best" || true
   elif [ -n "$done_grpo" ]; then
     evaluate grpo "$WORK/grpo" || true
-    local pick; pick=$(best_grpo 2>>"$WORK/logs/plan.log")
+    local pick; pick=$(best_run grpo 2>>"$WORK/logs/plan.log")
     log "best GRPO model: ${pick:-grpo} (of the final model and its checkpoints)"
     SAMPLED=1 extract_all "${pick:-grpo}" "$EXTRACTS_GRPO" &
   fi

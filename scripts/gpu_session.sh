@@ -31,6 +31,7 @@
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
+#   BENCH: set to run scripts/gpu_bench.sh at the end (its own environment: BEFORE, OLD_ADAPTER),
 #   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, PART_MB [12] the parts adapters travel in, WAIT_S [540]
 set -euo pipefail
 
@@ -48,11 +49,13 @@ export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
 mkdir -p "$WORK/logs" "$WORK/results"
 
 # name | recipe | flags: the SFT ablation. A FIT in a run's name and flags is the problem count fitted to SFT_MINUTES
-# by a probe (fit_problems). Session 7 ran the entry below (docs/training.md): the shipped recipe in micro-batches of
-# 16 (0.63 s a step against ~1.05 s for 8 x 4), 33,000 problems fitted to 14 minutes, names from the `qualified`
-# source; it is the shipped model. Micro-batches of 16 held 106 GiB: one such run alone.
+# by a probe (fit_problems). Session 7 ran "sft-full-recap-FIT-h50-q15-mb16" (docs/training.md): the shipped recipe
+# in micro-batches of 16 (0.63 s a step against ~1.05 s for 8 x 4), 33,000 problems fitted to 14 minutes, names from
+# the `qualified` source; it is the shipped model. Micro-batches of 16 held 106 GiB: one such run alone. The entry
+# below is that recipe with one change, names from the `coined` source (15% of the pool's names with a made-up first
+# word), at the same 33,000 problems: the arm against the shipped model's names failures.
 ABLATION=(
-  "sft-full-recap-FIT-h50-q15-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source qualified --num_train_problems FIT|--name_source qualified"
+  "sft-full-recap-n33k-h50-c15-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -277,7 +280,8 @@ PY
   log "best SFT: $best; GRPO for $minutes min"
   echo "$best" >"$WORK/best_sft"
   # The best SFT's shippable forms first (alongside GRPO): they survive a plan cut short.
-  [ -f "$WORK/$best/adapter_model.safetensors" ] || [ -n "${GRPO_FROM:-}" ] || extract_all "$best" &
+  # With NO_GRPO they are the candidates to ship: sampled on test too.
+  [ -f "$WORK/$best/adapter_model.safetensors" ] || [ -n "${GRPO_FROM:-}" ] || SAMPLED=${NO_GRPO:+1} extract_all "$best" &
   if [ -n "${NO_GRPO:-}" ]; then
     log "GRPO skipped (NO_GRPO is set)"
   elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
@@ -311,6 +315,8 @@ PY
     SAMPLED=1 extract_all "${pick:-grpo}" "$EXTRACTS_GRPO" &
   fi
   wait || true
+  # 4: the engine's GPU figures (scripts/gpu_bench.sh), alone on the GPU once the model work is done
+  [ -z "${BENCH:-}" ] || step bench bash scripts/gpu_bench.sh || true
   log "plan finished"
 }
 

@@ -82,8 +82,9 @@ def _data_text(data: dict, args: dict) -> str:
     if data.get("source") == "train":
         return f"the canonical train split (anakin87/events-scheduling): {sizes}"
     diverse = "names from the diverse training pool (`scheduler.names`) mixed with the canonical ones"
-    names = {"diverse": diverse,
-             "qualified": f"{diverse}, 15% of the pool's names with a trailing qualifier such as \"(Zoom)\""}.get(
+    qualified = f"{diverse}, 15% of the pool's names with a trailing qualifier such as \"(Zoom)\""
+    names = {"diverse": diverse, "qualified": qualified,
+             "coined": f"{qualified} and 15% with a made-up first word such as \"Brenvik the beds\""}.get(
         args.get("name_source", "canonical"), "the canonical event names")
     return (
         f"{sizes} from the project's generator, {args.get('hard_fraction', 0):.0%} of hard sizes "

@@ -120,3 +120,16 @@ def test_the_card_of_a_budgeted_extraction_gives_its_size_and_ranks(tmp_path):
     card = write_card(str(tmp_path)).read_text()
     assert "a LoRA of 95.1 MB with each matrix's own rank (median 142, least 64" in card and "within 95 MB" in card
     assert "rank-212" not in card and "95%" in card and "85%" in card
+
+
+@pytest.mark.parametrize("source, says, not_says", [
+    ("diverse", "diverse training pool", "trailing qualifier"),
+    ("qualified", "trailing qualifier such as \"(Zoom)\"", "made-up first word"),
+    ("coined", "made-up first word such as \"Brenvik the beds\"", "the canonical event names"),
+    ("canonical", "the canonical event names", "diverse training pool"),
+])
+def test_the_card_names_the_training_name_source(source, says, not_says):
+    summary = {"stage": "sft", "name": "x", "base_model": "smollm2-135m-instruct",
+               "data": {"problems": 4, "source": "generated"}, "script_args": {"name_source": source}}
+    card = render_card(summary)
+    assert says in card and not_says not in card

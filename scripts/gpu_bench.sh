@@ -15,7 +15,6 @@ OLD_ADAPTER=${OLD_ADAPTER:-/root/stage/old-adapter}
 STEPS=${STEPS:-6}
 BENCH=$WORK/results/bench
 mkdir -p "$BENCH"
-here=$PWD
 
 if [ -f "$OLD_ADAPTER/adapter_model.safetensors" ]; then
   echo "[bench] batch_generation, the adapter of 2026-12-02"
@@ -37,4 +36,3 @@ if [ -f "$BEFORE/training/grpo.py" ]; then
 else
   echo "[bench] no $BEFORE: the before run skipped"
 fi
-cd "$here"

@@ -51,9 +51,9 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # name | recipe | flags: the SFT ablation. A FIT in a run's name and flags is the problem count fitted to SFT_MINUTES
 # by a probe (fit_problems). Session 7 ran "sft-full-recap-FIT-h50-q15-mb16" (docs/training.md): the shipped recipe
 # in micro-batches of 16 (0.63 s a step against ~1.05 s for 8 x 4), 33,000 problems fitted to 14 minutes, names from
-# the `qualified` source; it is the shipped model. Micro-batches of 16 held 106 GiB: one such run alone. The entry
-# below is that recipe with one change, names from the `coined` source (15% of the pool's names with a made-up first
-# word), at the same 33,000 problems: the arm against the shipped model's names failures.
+# the `qualified` source; it was the shipped model until session 9. Micro-batches of 16 held 106 GiB: one such run
+# alone. The entry below (session 9, the shipped model now) is that recipe with one change, names from the `coined`
+# source (15% of the pool's names with a made-up first word), at the same 33,000 problems.
 ABLATION=(
   "sft-full-recap-n33k-h50-c15-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
 )

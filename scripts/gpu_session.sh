@@ -27,7 +27,9 @@
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
 #   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; the base model merged
 #   with it is GRPO's start (its weights staged as /root/stage/adapter_model.safetensors when the tree lacks them),
-#   GRAPH_EVAL: with GRPO_FROM, a run-name prefix: GRPO_FROM evaluated first with SCHEDULER_DECODE_STEP=graph,
+#   SFT_FROM: the same merge, as the start of the ablation's SFT runs (an entry's "--model_name_or_path FROM" is it):
+#   training continued on fresh problems,
+#   GRAPH_EVAL: with GRPO_FROM or SFT_FROM, a run-name prefix: that adapter evaluated first with SCHEDULER_DECODE_STEP=graph,
 #   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
@@ -43,6 +45,7 @@ SFT_LORA=recipes/SmolLM2-135M-Instruct/sft/config.yaml
 GRPO_FULL=recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml
 GRPO_LORA=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
 read -r -a EVAL <<<"${EVAL_ARGS:---batch_size 100 --max_new_tokens 2048}"
+FROM=${GRPO_FROM:-${SFT_FROM:-}}  # the adapter merged into the start model, if any
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 export PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True
@@ -54,8 +57,10 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # the `qualified` source; it was the shipped model until session 9. Micro-batches of 16 held 106 GiB: one such run
 # alone. The entry below (session 9, the shipped model now) is that recipe with one change, names from the `coined`
 # source (15% of the pool's names with a made-up first word), at the same 33,000 problems.
+# Session 10's entry (SFT_FROM=checkpoints/smollm2-135m-scheduler): that model trained one more epoch on 33,000
+# problems it never saw (generator seed 2 against the recipe's 1) at half the recipe's peak learning rate.
 ABLATION=(
-  "sft-full-recap-n33k-h50-c15-mb16|$SFT_FULL|--per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
+  "sft-cont-s9-n33k-g2-lr1e4|$SFT_FULL|--model_name_or_path FROM --generator_seed 2 --learning_rate 1e-4 --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -226,9 +231,9 @@ plan() {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | tee -a "$WORK/logs/plan.log" || true
   step provision python3 -m models.provision --gguf "$GGUF" || return 1
 
-  # 0: GRPO from a shipped adapter (GRPO_FROM): merged into a full model, which step 2 starts from; no SFT
-  if [ -n "${GRPO_FROM:-}" ]; then
-    step merge python3 - "$GRPO_FROM" "$WORK/start-full" <<'PY' || return 1
+  # 0: a shipped adapter (GRPO_FROM or SFT_FROM) merged into a full model: GRPO's start (no SFT) or the SFT runs'
+  if [ -n "$FROM" ]; then
+    step merge python3 - "$FROM" "$WORK/start-full" <<'PY' || return 1
 import shutil, sys
 from models.generation import merged_adapter_folder
 from models.loading import resolve_model_path
@@ -240,7 +245,7 @@ PY
     # The shipped adapter from its checkpoints/ path with the decode step in one CUDA graph (issue 15's first-call
     # figure), alone on the GPU so that its wall time is its own; paired later with the committed default-step runs.
     [ -z "${GRAPH_EVAL:-}" ] || SCHEDULER_DECODE_STEP=graph step eval-graph python3 -m eval.run \
-      --model smollm2-135m-instruct --adapter "$GRPO_FROM" --split test,hard,names \
+      --model smollm2-135m-instruct --adapter "$FROM" --split test,hard,names \
       --run_name "$GRAPH_EVAL-{split}-greedy-graph" --results_dir "$WORK/results" "${EVAL[@]}" || true
   fi
 
@@ -249,6 +254,7 @@ PY
   for entry in "${ABLATION[@]}"; do
     [ -z "${GRPO_FROM:-}" ] || break
     IFS='|' read -r name recipe flags extra <<<"$entry"
+    flags=${flags//--model_name_or_path FROM/--model_name_or_path $WORK/start-full}
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
     local fallback="--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_problems 20000 ${extra:-}"
     local fb_name="${name/FIT/n20k}-fb"  # the fallback's name says what it ran
@@ -342,8 +348,8 @@ case ${1:-} in
     rm -rf "$WORK/repo"; mkdir -p "$WORK/repo"
     cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
     # an adapter's weights travel apart from the tree (a call carries 64 MiB): staged, they go where the tree has its card
-    if [ -n "${GRPO_FROM:-}" ] && [ ! -f "$WORK/repo/$GRPO_FROM/adapter_model.safetensors" ]; then
-      cp /root/stage/adapter_model.safetensors "$WORK/repo/$GRPO_FROM/" || { echo "stage $GRPO_FROM's weights first"; exit 1; }
+    if [ -n "$FROM" ] && [ ! -f "$WORK/repo/$FROM/adapter_model.safetensors" ]; then
+      cp /root/stage/adapter_model.safetensors "$WORK/repo/$FROM/" || { echo "stage $FROM's weights first"; exit 1; }
     fi
     # setsid -f: the plan leaves this call's session and output at once (a call waits for its output's end).
     (cd "$WORK/repo" && setsid -f nohup bash scripts/gpu_session.sh plan "$deadline" >>"$WORK/logs/plan.out" 2>&1 < /dev/null)

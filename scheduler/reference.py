@@ -1,4 +1,4 @@
-"""The reference answer for a problem: a ``<think>`` in one of five formats and the solver's optimal schedule.
+"""The reference answer for a problem: a ``<think>`` in one of six formats and the solver's optimal schedule.
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
 (small models learn short reasoning better), and which one trains best is decided by the ablation in
@@ -20,6 +20,12 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   the recap faithfully, but the recap listed dropped events, so finding the next *kept* line among dropped ones is the
   step a 135M model gets wrong. Here no step skips anything: each list is the latest list plus one name, and the
   schedule copies the last list.
+- ``numbered``: ``recap`` with each event line numbered in start order (``3. NAME (…)`` for ``- NAME (…)``) and
+  each recap line led by its event's number (``3. NAME HH:MM-HH:MM``). Aimed at the copy errors left on the names
+  split (docs/training.md, session 10): 16 of the 19 wrong names of a model trained longer were first wrong in the
+  recap, copied from a right keep line with the first word bent toward a common one ("Prep" -> "Prepare", "Walk" ->
+  "Walking"). A number is an easy token to get right, and after it the keep line's name is what followed the same
+  number before: a copy by the line's key instead of a recall of the name's first word.
 """
 
 from __future__ import annotations
@@ -43,8 +49,8 @@ def _value_text(problem: Problem, ev: Event) -> str:
     return str(ev.duration)
 
 
-def _head(problem: Problem, ev: Event) -> str:
-    return f"- {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)}):"
+def _head(problem: Problem, ev: Event, mark: str = "-") -> str:
+    return f"{mark} {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)}):"
 
 
 def _blockers(best: Solution, ev: Event) -> list[Event]:
@@ -77,14 +83,15 @@ def reasoning_short(problem: Problem, best: Solution) -> str:
     return f"Drop to avoid overlaps: {', '.join(dropped) or 'none'}. Total weighted duration {best.score}."
 
 
-def _scan_lines(problem: Problem, best: Solution, running: bool = False) -> list[str]:
-    """The scan's event lines; ``running`` ends each keep line with the kept events so far."""
+def _scan_lines(problem: Problem, best: Solution, running: bool = False, numbered: bool = False) -> list[str]:
+    """The scan's event lines; ``running`` ends each keep line with the kept events so far, ``numbered`` leads each
+    line with the event's number in start order (1, 2, ...) instead of a dash."""
     kept_set = set(best.events)
     free: int | None = None
     kept: list[str] = []
     lines = []
-    for ev in _start_order(problem):
-        head = _head(problem, ev)
+    for number, ev in enumerate(_start_order(problem), 1):
+        head = _head(problem, ev, f"{number}." if numbered else "-")
         if ev in kept_set:
             free = ev.end
             kept.append(ev.name)
@@ -108,6 +115,13 @@ def reasoning_recap(problem: Problem, best: Solution) -> str:
     return "\n".join([*_scan_lines(problem, best), "Schedule:", *recap, f"Total: {best.score}."])
 
 
+def reasoning_numbered(problem: Problem, best: Solution) -> str:
+    """``recap`` whose event lines are numbered in start order and whose recap lines carry those numbers."""
+    number = {ev: i for i, ev in enumerate(_start_order(problem), 1)}
+    recap = [f"{number[ev]}. {ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
+    return "\n".join([*_scan_lines(problem, best, numbered=True), "Schedule:", *recap, f"Total: {best.score}."])
+
+
 def reasoning_running(problem: Problem, best: Solution) -> str:
     """``scan`` with the running list of kept events on every keep line."""
     return "\n".join([*_scan_lines(problem, best, running=True), f"Total: {best.score}."])
@@ -119,6 +133,7 @@ THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "scan": reasoning_scan,
     "recap": reasoning_recap,
     "running": reasoning_running,
+    "numbered": reasoning_numbered,
 }
 
 

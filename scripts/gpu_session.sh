@@ -55,12 +55,15 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # by a probe (fit_problems). Session 7 ran "sft-full-recap-FIT-h50-q15-mb16" (docs/training.md): the shipped recipe
 # in micro-batches of 16 (0.63 s a step against ~1.05 s for 8 x 4), 33,000 problems fitted to 14 minutes, names from
 # the `qualified` source; it was the shipped model until session 9. Micro-batches of 16 held 106 GiB: one such run
-# alone. The entry below (session 9, the shipped model now) is that recipe with one change, names from the `coined`
+# alone. Session 9 (the shipped model now) ran that recipe with one change, names from the `coined`
 # source (15% of the pool's names with a made-up first word), at the same 33,000 problems.
-# Session 10's entry (SFT_FROM=checkpoints/smollm2-135m-scheduler): that model trained one more epoch on 33,000
-# problems it never saw (generator seed 2 against the recipe's 1) at half the recipe's peak learning rate.
+# Session 10 ran "sft-cont-s9-n33k-g2-lr1e4|$SFT_FULL|--model_name_or_path FROM --generator_seed 2 --learning_rate 1e-4
+# --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000" with
+# SFT_FROM=checkpoints/smollm2-135m-scheduler: the shipped model one more epoch on fresh problems (names -9.5).
+# The entry below is the shipped recipe (session 9's run, the same problems) with one change, the numbered think
+# (tokenizing with 12 processes: 2 took 1:52 of the H200's 16 cores in session 10; the data are the same).
 ABLATION=(
-  "sft-cont-s9-n33k-g2-lr1e4|$SFT_FULL|--model_name_or_path FROM --generator_seed 2 --learning_rate 1e-4 --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
+  "sft-full-numbered-n33k-h50-c15-mb16|$SFT_FULL|--think_format numbered --dataset_num_proc 12 --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -335,7 +338,7 @@ bundle() {
     [ -d "$d" ] || continue
     mkdir -p "$WORK/bundle/runs/$(basename "$d")"
     find "$d" -maxdepth 1 -type f \( -name '*.json' -o -name '*.jsonl' -o -name '*.md' -o -name '*.yaml' -o -name '*.sha256' \) \
-      -exec cp {} "$WORK/bundle/runs/$(basename "$d")/" \;
+      ! -name 'tokenizer*.json' -exec cp {} "$WORK/bundle/runs/$(basename "$d")/" \;
   done
   (cd "$WORK" && tar czf - bundle) | split -b 15M -d -a 2 - "$OUT/bundle.tgz.part-"
 }

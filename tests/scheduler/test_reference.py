@@ -59,6 +59,24 @@ def test_recap_is_the_scan_then_the_optimal_schedule_line_by_line_then_the_total
         assert lines[len(scan):-1] == [f"{ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
 
 
+def test_numbered_is_the_recap_with_each_event_numbered_in_start_order_and_the_recap_led_by_those_numbers():
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        best = solve(problem)
+        recap, lines = reasoning(problem, "recap").splitlines(), reasoning(problem, "numbered").splitlines()
+        order = sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
+        n = len(order)
+        assert len(lines) == len(recap) and lines[n:n + 1] == ["Schedule:"] and lines[-1] == recap[-1]
+        for number, (plain, line) in enumerate(zip(recap[:n], lines[:n]), 1):
+            assert plain.startswith("- ") and line == f"{number}. {plain[2:]}"
+        assert lines[n + 1:-1] == [f"{order.index(ev) + 1}. {text}" for ev, text in zip(best.events, recap[n + 1:-1])]
+        # each recap line's number leads the keep line of the same event, so the name after it is that line's
+        for text in lines[n + 1:-1]:
+            key, _, rest = text.partition(". ")
+            keep = lines[int(key) - 1]
+            assert keep.startswith(f"{key}. {rest.rsplit(' ', 1)[0]} (") and ": keep, free at " in keep
+
+
 def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_scan():
     for best, scan, running in scan_and("running"):
         assert len(running) == len(scan) and running[-1] == scan[-1]
@@ -83,5 +101,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan, recap, running"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered"):
         reference_answer(problem, "long")

@@ -13,7 +13,9 @@ consecutive steps). The first step also pays for compiling and capturing graphs,
 remainder (the policy's forward and backward, rewards, TRL's bookkeeping). ``loop-bf16`` / ``loop-fp32``
 are ``loop`` with ``rollout_dtype`` bfloat16 / float32: a full fp32 model generating through a bf16 copy of
 itself, or itself (give ``--recipe`` the full recipe and ``--model`` a full checkpoint); plain ``loop``
-keeps the recipe's own setting. With ``--gpus 2`` the same 128 completions are split over two processes
+keeps the recipe's own setting. ``vllm`` is TRL's own generation through vLLM in the training process
+(``use_vllm``, ``vllm_mode: colocate``, ``--vllm-memory`` of the GPU), ``unsloth`` the recipe with
+``use_unsloth`` (loop rollouts); each needs its package installed. With ``--gpus 2`` the same 128 completions are split over two processes
 (``accelerate launch`` with ``recipes/accelerate_configs/ddp.yaml``, unchanged).
 """
 
@@ -32,8 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 RECIPE = "recipes/SmolLM2-135M-Instruct/grpo/config.yaml"
-# A benchmark method is a rollout_method, optionally with a rollout_dtype ("loop-bf16": bfloat16).
-METHODS = ["plain", "loop", "loop-bf16", "loop-fp32"]
+# A benchmark method is a rollout_method, optionally with a rollout_dtype ("loop-bf16": bfloat16), or one of the
+# optional engines: vLLM generating (TRL's colocate mode) or the model loaded through unsloth.
+METHODS = ["plain", "loop", "loop-bf16", "loop-fp32", "vllm", "unsloth"]
 DTYPES = {"bf16": "bfloat16", "fp32": "float32"}
 
 
@@ -48,7 +51,7 @@ def command(method: str, gpus: int, args, out: Path) -> list[str]:
                   "recipes/accelerate_configs/ddp.yaml", "--num_processes", str(gpus)]
     flags = {
         "config": args.recipe, "output_dir": str(out), "max_steps": args.steps,
-        "rollout_method": method.split("-")[0],
+        "rollout_method": "loop" if method in ("vllm", "unsloth") else method.split("-")[0],
         "per_device_train_batch_size": per_device, "gradient_accumulation_steps": accumulation,
         "steps_per_generation": accumulation, "num_generations": 8,
         "max_completion_length": args.max_completion_length, "save_strategy": "no", "max_train_minutes": 9,
@@ -57,6 +60,10 @@ def command(method: str, gpus: int, args, out: Path) -> list[str]:
     }
     if "-" in method:
         flags["rollout_dtype"] = DTYPES[method.split("-")[1]]
+    if method == "vllm":
+        flags.update(use_vllm=True, vllm_mode="colocate", vllm_gpu_memory_utilization=args.vllm_memory)
+    if method == "unsloth":
+        flags["use_unsloth"] = True
     if args.init_adapter:
         flags["init_adapter"] = args.init_adapter
     if args.model:
@@ -80,8 +87,11 @@ def step_times(out: Path) -> dict:
         split = {"rollout_times_s": [round(x, 2) for x in rollouts],
                  "rollout_s": round(statistics.median(rollouts[1:]), 2),
                  "rest_s": round(statistics.median([s - g for s, g in zip(steps[1:], rollouts[1:])]), 2)}
+    summary = out / "training_summary.json"  # a finished run's: its peak GPU memory
+    memory = json.loads(summary.read_text()).get("peak_gpu_memory_gib") if summary.is_file() else None
     return {
         "steps": len(steps),
+        "peak_gpu_memory_gib": memory,
         "first_step_s": round(steps[0], 2) if steps else None,
         "step_s": round(statistics.median(steps[1:]), 2) if len(steps) > 1 else None,
         "step_times_s": [round(s, 2) for s in steps],
@@ -106,6 +116,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--max-completion-length", type=int, default=512)
     parser.add_argument("--learning-rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--vllm-memory", type=float, default=0.3, help="vllm: the GPU memory share of its engine")
     parser.add_argument("--out", default="/tmp/grpo_step")
     parser.add_argument("--json", default=None)
     parser.add_argument("--from-logs", action="store_true",

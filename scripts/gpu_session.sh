@@ -34,6 +34,8 @@
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
 #   BENCH: set to run scripts/gpu_bench.sh at the end (its own environment: BEFORE, OLD_ADAPTER),
+#   ENGINES: set to run scripts/gpu_engines.sh all at the end (vLLM and unsloth, staged meanwhile: issue 16) with the
+#   best SFT run's first extracted LoRA,
 #   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, PART_MB [12] the parts adapters travel in, WAIT_S [540]
 set -euo pipefail
 
@@ -326,6 +328,8 @@ PY
   wait || true
   # 4: the engine's GPU figures (scripts/gpu_bench.sh), alone on the GPU once the model work is done
   [ -z "${BENCH:-}" ] || step bench bash scripts/gpu_bench.sh || true
+  # 5: vLLM and unsloth (issue 16), their wheels staged by the calls made while the plan ran
+  [ -z "${ENGINES:-}" ] || step engines bash scripts/gpu_engines.sh all "$best-${EXTRACTS[0]}" "$WORK/$best-${EXTRACTS[0]}" || true
   log "plan finished"
 }
 

@@ -250,6 +250,13 @@ def make_time_budget_callback(max_minutes: float | None):
     return TimeBudgetCallback(max_minutes * 60.0)
 
 
+def peak_gpu_memory_gib() -> float | None:
+    """The most GPU memory this process's tensors held (torch's allocator), in GiB; None without CUDA."""
+    import torch
+
+    return round(torch.cuda.max_memory_allocated() / 2**30, 2) if torch.cuda.is_available() else None
+
+
 def train_and_save(trainer, *, stage: str, script_args, training_args, model_args, rows: list[dict],
                    data_extra: dict | None = None, extra: dict | None = None, recorder=None) -> dict:
     """Train (resuming if asked), then save the bf16 adapter, the run summary and the model card.
@@ -296,6 +303,7 @@ def train_and_save(trainer, *, stage: str, script_args, training_args, model_arg
             "stopped_by_time_budget_at": getattr(budget_cb, "stopped_at", None),
             "resumed_from": resume,
             "device": device_description(),
+            "peak_gpu_memory_gib": peak_gpu_memory_gib(),
             "world_size": training_args.world_size,
             "data": {"source": script_args.problem_source, **mix_summary(rows), **(data_extra or {})},
             "versions": library_versions(),

@@ -44,12 +44,13 @@ def test_grpo_step_reads_step_times_back_from_logs(tmp_path):
     records = [{"step": i + 1, "elapsed_s": t, "loss": 0.1, "reward": 50.0 + i, "completions/mean_length": 400.0}
                for i, t in enumerate([70.0, 82.0, 95.0, 108.0])]
     (run / "training_log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
-    (run / "training_summary.json").write_text(json.dumps({"device": "2 x test GPU", "versions": {"torch": "x"}}))
+    (run / "training_summary.json").write_text(json.dumps({"device": "2 x test GPU", "versions": {"torch": "x"},
+                                                           "peak_gpu_memory_gib": 12.5}))
     report = grpo_step.main(["--from-logs", "--out", str(tmp_path), "--json", str(tmp_path / "r.json")])
     figures = report["runs"]["plain-2gpu"]
     assert figures["gpus"] == 2 and figures["method"] == "plain" and figures["from_logs"]
     assert figures["step_times_s"] == [70.0, 12.0, 13.0, 13.0]
-    assert figures["first_step_s"] == 70.0 and figures["step_s"] == 13.0
+    assert figures["first_step_s"] == 70.0 and figures["step_s"] == 13.0 and figures["peak_gpu_memory_gib"] == 12.5
     assert report["device"] == "2 x test GPU"  # the machine that ran it, not this one
     assert "rollout_s" not in figures  # these records logged no rollout time
 
@@ -82,6 +83,18 @@ def test_grpo_step_commands_name_the_rollout_settings(tmp_path):
     assert fp32[fp32.index("--rollout_dtype") + 1] == "float32"
     plain = grpo_step.command("plain", 1, args, tmp_path)
     assert plain[plain.index("--rollout_method") + 1] == "plain" and "--rollout_dtype" not in plain
+
+
+def test_grpo_step_commands_for_the_optional_engines(tmp_path):
+    args = grpo_step.argparse.Namespace(per_device=32, completions=128, recipe="r", steps=3, max_completion_length=8,
+                                        learning_rate=1e-5, seed=1, init_adapter=None, model=None, extra=[],
+                                        vllm_memory=0.25)
+    vllm = grpo_step.command("vllm", 1, args, tmp_path)
+    assert vllm[vllm.index("--use_vllm") + 1] == "True" and vllm[vllm.index("--vllm_mode") + 1] == "colocate"
+    assert vllm[vllm.index("--vllm_gpu_memory_utilization") + 1] == "0.25" and "--use_unsloth" not in vllm
+    unsloth = grpo_step.command("unsloth", 1, args, tmp_path)
+    assert unsloth[unsloth.index("--use_unsloth") + 1] == "True" and "--use_vllm" not in unsloth
+    assert unsloth[unsloth.index("--rollout_method") + 1] == "loop"
 
 
 def test_batch_generation_times_both_methods_on_a_cpu(tmp_path):

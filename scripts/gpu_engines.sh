@@ -15,8 +15,8 @@
 #            bash scripts/gpu_engines.sh grpo       GRPO steps (benchmarks/grpo_step.py, the settings of session 10's
 #                                                   loop figure: 7.27 s a step): vllm (TRL's colocate mode), then unsloth
 #                                                   in bf16 and with the 7B recipe's 4-bit base
-#            bash scripts/gpu_engines.sh all NAME ADAPTER   once the last part is staged (eng.sha256; waits up to
-#                                                   ENGINES_WAIT_S, 600): install, eval, grpo (gpu_session.sh's ENGINES=1)
+#            bash scripts/gpu_engines.sh all NAME ADAPTER   once every part is staged (eng.sha256 counts them; waits up
+#                                                   to ENGINES_WAIT_S, 600): install, eval, grpo (gpu_session.sh's ENGINES=1)
 # Results go to $WORK/results (eval runs) and $WORK/results/bench (JSON), which gpu_session.sh's bundle brings back;
 # each step's log to $WORK/logs/engines-*.log. Environment: WORK [/root/work], STEPS [6], PART_MB [58],
 # METHODS [vllm] (grpo's vLLM-side methods: add loop to time it again).
@@ -50,9 +50,10 @@ case ${1:-} in
     (cd .vllm-gpu && sha256sum vllm/* unsloth/* >SHA256SUMS && tar cf ../.vllm-gpu.tar SHA256SUMS vllm unsloth)
     rm -f .device-stage/eng-*
     split -b "${PART_MB:-58}M" -d -a 2 .vllm-gpu.tar .device-stage/eng-
-    sha256sum .vllm-gpu.tar | cut -d' ' -f1 >.device-stage/eng.sha256
+    # the joined tar's sha256 and the number of parts: install checks the first, all waits for the second
+    echo "$(sha256sum .vllm-gpu.tar | cut -d' ' -f1) $(ls .device-stage/eng-[0-9]* | wc -l)" >.device-stage/eng.sha256
     rm -f .vllm-gpu.tar
-    echo "$(ls .device-stage/eng-* | wc -l) parts in .device-stage/ (carry one a call with eng.sha256 in the last)" ;;
+    echo "$(ls .device-stage/eng-[0-9]* | wc -l) parts in .device-stage/ (carry one a call, and eng.sha256 with any)" ;;
   receive)
     mkdir -p "$STAGE"
     for p in .device-stage/eng-* .device-stage/eng.sha256; do [ -f "$p" ] && cp "$p" "$STAGE/"; done
@@ -61,7 +62,7 @@ case ${1:-} in
     echo "[engines] $(ldd --version | head -n 1)"  # the wheels' newest tag is manylinux_2_34
     cd "$STAGE" || exit 1
     if [ ! -d wheels ]; then
-      [ "$(cat eng-[0-9]* | sha256sum | cut -d' ' -f1)" = "$(cat eng.sha256)" ] || { echo "[engines] the parts do not join"; exit 1; }
+      [ "$(cat eng-[0-9]* | sha256sum | cut -d' ' -f1)" = "$(cut -d' ' -f1 eng.sha256)" ] || { echo "[engines] the parts do not join"; exit 1; }
       mkdir -p wheels && cat eng-[0-9]* | tar x -C wheels && (cd wheels && sha256sum -c --quiet SHA256SUMS) || exit 1
       rm -f eng-[0-9]*
     fi
@@ -91,9 +92,10 @@ case ${1:-} in
       --extra --load_in_4bit true ;;
   all)
     name=${2:?all NAME ADAPTER}; adapter=${3:?all NAME ADAPTER}
+    staged() { [ -d "$STAGE/wheels" ] || { [ -f "$STAGE/eng.sha256" ] && [ "$(ls "$STAGE" | grep -c '^eng-[0-9]')" -ge "$(cut -d' ' -f2 "$STAGE/eng.sha256")" ]; }; }
     waited=0
-    while [ ! -f "$STAGE/eng.sha256" ] && [ "$waited" -lt "${ENGINES_WAIT_S:-600}" ]; do sleep 10; waited=$((waited + 10)); done
-    bash "$0" install && bash "$0" eval "$name" "$adapter"
-    bash "$0" grpo ;;
+    while ! staged && [ "$waited" -lt "${ENGINES_WAIT_S:-600}" ]; do sleep 10; waited=$((waited + 10)); done
+    # each part logs its own failure; one that fails (unsloth's import, say) does not stop the others
+    bash "$0" install; bash "$0" eval "$name" "$adapter"; bash "$0" grpo ;;
   *) sed -n '2,22p' "$0"; exit 2 ;;
 esac

@@ -82,7 +82,8 @@ def run_mode(args) -> dict:
         calls.append(round(time.perf_counter() - start, 3))
         outs.append(out.cpu())
     torch.save(outs, args.tokens_out)
-    return {"mode": os.environ.get("BENCH_MODE_LABEL") or os.environ["SCHEDULER_DECODE_STEP"], "load_s": round(load_s, 2), "first_call_s": calls[0],
+    return {"mode": args._label or os.environ["SCHEDULER_DECODE_STEP"], "load_s": round(load_s, 2),
+            "first_call_s": calls[0],
             "second_call_s": calls[1], "new_tokens": int(out.shape[1]), "batch": int(out.shape[0]),
             "tokens_per_s_second_call": round(out.numel() / calls[1], 1),
             "peak_memory_gib": round(torch.cuda.max_memory_allocated() / 2**30, 2)}
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", default=None)
     parser.add_argument("--_one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tokens_out", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--_label", default=None, help=argparse.SUPPRESS)  # the mode's name in the report
     args = parser.parse_args(argv)
     if args._one:
         print(json.dumps(run_mode(args)))
@@ -112,10 +114,10 @@ def main(argv: list[str] | None = None) -> dict:
         for mode in args.modes:
             step, cache = (("inductor", f"{tmp}/inductor-inductor") if mode == "inductor-warm"
                            else (mode, f"{tmp}/inductor-{mode}"))
-            env = dict(os.environ, SCHEDULER_DECODE_STEP=step, TORCHINDUCTOR_CACHE_DIR=cache, BENCH_MODE_LABEL=mode)
+            env = dict(os.environ, SCHEDULER_DECODE_STEP=step, TORCHINDUCTOR_CACHE_DIR=cache)
             out = f"{tmp}/{mode}.pt"
-            cmd = [sys.executable, __file__, "--_one", "--tokens_out", out, "--batch", str(args.batch),
-                   "--new-tokens", str(args.new_tokens)] + (["--model", args.model] if args.model else [])
+            cmd = [sys.executable, __file__, "--_one", "--_label", mode, "--tokens_out", out,
+                   "--batch", str(args.batch), "--new-tokens", str(args.new_tokens)] + (["--model", args.model] if args.model else [])
             start = time.perf_counter()
             proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if proc.returncode:

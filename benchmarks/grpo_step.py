@@ -15,8 +15,9 @@ are ``loop`` with ``rollout_dtype`` bfloat16 / float32: a full fp32 model genera
 itself, or itself (give ``--recipe`` the full recipe and ``--model`` a full checkpoint); plain ``loop``
 keeps the recipe's own setting. ``vllm`` is TRL's own generation through vLLM in the training process
 (``use_vllm``, ``vllm_mode: colocate``, ``--vllm-memory`` of the GPU), ``unsloth`` the recipe with
-``use_unsloth`` (loop rollouts); each needs its package installed. With ``--gpus 2`` the same 128 completions are split over two processes
-(``accelerate launch`` with ``recipes/accelerate_configs/ddp.yaml``, unchanged).
+``use_unsloth`` (loop rollouts); each needs its package installed. With ``--gpus 2`` the same 128
+completions are split over two processes (``accelerate launch`` with ``recipes/accelerate_configs/ddp.yaml``,
+unchanged).
 """
 
 from __future__ import annotations

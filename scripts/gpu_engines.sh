@@ -15,6 +15,8 @@
 #            bash scripts/gpu_engines.sh grpo       GRPO steps (benchmarks/grpo_step.py, the settings of session 10's
 #                                                   loop figure: 7.27 s a step): vllm (TRL's colocate mode), then unsloth
 #                                                   in bf16 and with the 7B recipe's 4-bit base
+#            bash scripts/gpu_engines.sh session NAME ADAPTER   provision, ADAPTER's greedy figures through our loop
+#                                                   (the same machine's baseline), then all
 #            bash scripts/gpu_engines.sh all NAME ADAPTER   once every part is staged (eng.sha256 counts them; waits up
 #                                                   to ENGINES_WAIT_S, 600): install, eval, grpo (gpu_session.sh's ENGINES=1)
 # Results go to $WORK/results (eval runs) and $WORK/results/bench (JSON), which gpu_session.sh's bundle brings back;
@@ -82,13 +84,14 @@ case ${1:-} in
       --batch_size 100 --max_new_tokens 2048 ;;
   grpo)
     B=$WORK/results/bench
+    gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1 | awk '{print tolower($2)}')  # h100, h200
     # shellcheck disable=SC2086
     PYTHONPATH="/tmp/site:$PWD" logged grpo-vllm python3 benchmarks/grpo_step.py --methods ${METHODS:-vllm} --steps "${STEPS:-6}" \
-      --out "$WORK/grpo_step_vllm" --json "$B/grpo_step_h200_vllm.json"
+      --out "$WORK/grpo_step_vllm" --json "$B/grpo_step_${gpu}_vllm.json"
     PYTHONPATH="/tmp/unsloth-site:/tmp/site:$PWD" logged grpo-unsloth python3 benchmarks/grpo_step.py --methods unsloth \
-      --steps "${STEPS:-6}" --out "$WORK/grpo_step_unsloth" --json "$B/grpo_step_h200_unsloth.json"
+      --steps "${STEPS:-6}" --out "$WORK/grpo_step_unsloth" --json "$B/grpo_step_${gpu}_unsloth.json"
     PYTHONPATH="/tmp/unsloth-site:/tmp/site:$PWD" logged grpo-unsloth-4bit python3 benchmarks/grpo_step.py --methods unsloth \
-      --steps "${STEPS:-6}" --out "$WORK/grpo_step_unsloth4" --json "$B/grpo_step_h200_unsloth_4bit.json" \
+      --steps "${STEPS:-6}" --out "$WORK/grpo_step_unsloth4" --json "$B/grpo_step_${gpu}_unsloth_4bit.json" \
       --extra --load_in_4bit true ;;
   all)
     name=${2:?all NAME ADAPTER}; adapter=${3:?all NAME ADAPTER}
@@ -97,5 +100,14 @@ case ${1:-} in
     while ! staged && [ "$waited" -lt "${ENGINES_WAIT_S:-600}" ]; do sleep 10; waited=$((waited + 10)); done
     # each part logs its own failure; one that fails (unsloth's import, say) does not stop the others
     bash "$0" install; bash "$0" eval "$name" "$adapter"; bash "$0" grpo ;;
-  *) sed -n '2,22p' "$0"; exit 2 ;;
+  session)
+    # a whole engines session without the model plan: provision, the loop's greedy figures for ADAPTER on this
+    # machine (the baseline the vLLM ones are paired with), then all
+    name=${2:?session NAME ADAPTER}; adapter=${3:?session NAME ADAPTER}
+    PYTHONPATH="/tmp/site:$PWD" logged provision python3 -m models.provision --gguf "${GGUF:-/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf}"
+    PYTHONPATH="/tmp/site:$PWD" logged "eval-$name-loop" python3 -m eval.run --model smollm2-135m-instruct --adapter "$adapter" \
+      --split test,hard,names --run_name "$name-{split}-greedy-loop" --results_dir "$WORK/results" \
+      --batch_size 100 --max_new_tokens 2048
+    bash "$0" all "$name" "$adapter" ;;
+  *) sed -n '2,24p' "$0"; exit 2 ;;
 esac

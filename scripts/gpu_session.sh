@@ -64,8 +64,11 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # SFT_FROM=checkpoints/smollm2-135m-scheduler: the shipped model one more epoch on fresh problems (names -9.5).
 # The entry below is the shipped recipe (session 9's run, the same problems) with one change, the numbered think
 # (tokenizing with 12 processes: 2 took 1:52 of the H200's 16 cores in session 10; the data are the same).
+# Session 12 lost that run ("sft-full-numbered-n33k-h50-c15-mb16", the flags below without the last); session 13 ran
+# it as below, with gradient checkpointing, on an 80 GB H100 (10.8 GiB instead of 110, 0.78 s a step: give it
+# SFT_MINUTES=17). The math is the same; each layer's activations are recomputed in the backward pass.
 ABLATION=(
-  "sft-full-numbered-n33k-h50-c15-mb16|$SFT_FULL|--think_format numbered --dataset_num_proc 12 --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000"
+  "sft-full-numbered-n33k-h50-c15-mb16-gc|$SFT_FULL|--think_format numbered --dataset_num_proc 12 --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000 --gradient_checkpointing true"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).

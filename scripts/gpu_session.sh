@@ -298,8 +298,10 @@ PY
   log "best SFT: $best; GRPO for $minutes min"
   echo "$best" >"$WORK/best_sft"
   # The best SFT's shippable forms first (alongside GRPO): they survive a plan cut short.
-  # With NO_GRPO they are the candidates to ship: sampled on test too.
-  [ -f "$WORK/$best/adapter_model.safetensors" ] || [ -n "${GRPO_FROM:-}" ] || SAMPLED=${NO_GRPO:+1} extract_all "$best" &
+  # With NO_GRPO they are the candidates to ship: sampled on test too. A LoRA SFT is its own shippable form.
+  if [ -f "$WORK/$best/adapter_model.safetensors" ]; then queue_parts "$best" || true
+  elif [ -z "${GRPO_FROM:-}" ]; then SAMPLED=${NO_GRPO:+1} extract_all "$best" &
+  fi
   if [ -n "${NO_GRPO:-}" ]; then
     log "GRPO skipped (NO_GRPO is set)"
   elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
@@ -321,8 +323,6 @@ PY
   # 3: what could ship, measured as it would ship
   local done_grpo=""; [ -f "$WORK/grpo/training_summary.json" ] && done_grpo=1
   if [ -f "$WORK/$best/adapter_model.safetensors" ]; then
-    # a LoRA SFT is its own shippable form: its parts come back with the next calls
-    [ -n "${GRPO_FROM:-}" ] || [ -d "$WORK/parts/$best" ] || queue_parts "$best" || true
     if [ -n "$done_grpo" ]; then
       evaluate grpo "$WORK/grpo" &
       sampled grpo "$WORK/grpo" &

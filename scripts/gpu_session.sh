@@ -69,10 +69,14 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # 110, 0.78 s a step): level within noise, not shipped. The entry below is the model issue's one design question not yet
 # measured here: a LoRA trained directly against the full fine-tune whose extracted LoRA ships, at the shipped recipe's
 # data (session 9's problems) and within the same size (r128 on every linear layer: 39.1 M parameters, 78.2 MB in bf16;
-# smoke-run on the CPU). fp32 master weights as the full recipe; lr 5e-4 as the LoRA recipe (sft/config.yaml).
-# Gradient checkpointing lets it run on either card: give it SFT_MINUTES=17 (its adapter's parts are queued as it ends).
+# smoke-run on the CPU). fp32 master weights as the full recipe; lr 5e-4 and no dropout as the LoRA recipe (sft/config.yaml).
+# Session 14 ran it in micro-batches of 16 x 2 ("sft-lora-r128-recap-n33k-h50-c15-mb16-gc"): 1.24 s a step on an H100
+# (the GPU a third busy), stopped by SFT_MINUTES=15 at step 727 of 1,032; names +4.79 +- 3.19, test -2.67 +- 1.43
+# against the shipped model. The entry below is that run to the end of its epoch in micro-batches of 32 (the same 32
+# examples a step, fewer and larger launches; its speed is not measured yet): give it SFT_MINUTES=19.
+# Gradient checkpointing lets it run on either card (its adapter's parts are queued as it ends).
 ABLATION=(
-  "sft-lora-r128-recap-n33k-h50-c15-mb16-gc|$SFT_FULL|--use_peft true --lora_r 128 --lora_alpha 128 --lora_target_modules all-linear --learning_rate 5e-4 --dataset_num_proc 12 --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000 --gradient_checkpointing true"
+  "sft-lora-r128-recap-n33k-h50-c15-mb32-gc|$SFT_FULL|--use_peft true --lora_r 128 --lora_alpha 128 --lora_target_modules all-linear --lora_dropout 0.0 --learning_rate 5e-4 --dataset_num_proc 12 --per_device_train_batch_size 32 --gradient_accumulation_steps 1 --name_source coined --num_train_problems 33000 --gradient_checkpointing true"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).

@@ -6,7 +6,12 @@
 Each mode of ``models.decode_loop.STEP_MODES`` runs in a process of its own, with an empty inductor cache, so
 its first call pays what a fresh machine pays: compiling (inductor) or capturing (graph). The mode
 ``inductor-warm`` is inductor again in a new process that finds the ``inductor`` run's cache (FX graph and
-AOTAutograd caches): what a later process pays once a machine has compiled the step. The model is
+AOTAutograd caches): what a later process pays once a machine has compiled the step. The modes ``graph-norm``
+and ``graph-norm-1k`` are the graph step with every RMSNorm replaced by torch's ``rms_norm`` (``fuse_norms``):
+the first keeps transformers' arithmetic (fp32 norm, cast, then the weight: 4 kernels instead of 8), the second
+is one kernel with the weight inside (one rounding fewer, so not equal to eager in bf16). What inductor fuses and
+the replayed eager step does not is mostly such elementwise work; these modes measure how much of inductor's
+speed the norms alone give back without a compiler. The model is
 SmolLM2-135M's architecture with random weights by default (built from its config: the compile and the
 decoding cost the same as with the real weights, and nothing needs staging), bf16, 100 prompts of 400-500
 tokens, left-padded as eval pads them, greedy, a fixed number of new tokens (no row stops early). Reported per
@@ -23,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -45,6 +52,36 @@ def build_model(spec: str | None, device: str):
         torch.manual_seed(0)
         model = LlamaForCausalLM(LlamaConfig(**SMOLLM2_135M, attn_implementation="sdpa")).to(torch.bfloat16)
     return model.to(device).eval()
+
+
+class FusedRMSNorm(torch.nn.Module):
+    """An RMSNorm as torch's ``rms_norm``: the weight applied after it (``exact``: the arithmetic of
+    transformers' Llama norm) or inside the one kernel."""
+
+    def __init__(self, norm: torch.nn.Module, exact: bool):
+        super().__init__()
+        self.weight, self.eps, self.exact = norm.weight, norm.variance_epsilon, exact
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = (x.shape[-1],)
+        if self.exact:
+            return self.weight * torch.nn.functional.rms_norm(x.float(), shape, eps=self.eps).to(x.dtype)
+        return torch.nn.functional.rms_norm(x, shape, self.weight, self.eps)
+
+
+def fuse_norms(model, exact: bool = True) -> int:
+    """Replace each RMSNorm module of ``model`` (a class named ``*RMSNorm`` with ``weight`` and
+    ``variance_epsilon``) by a ``FusedRMSNorm``; returns how many were replaced."""
+    names = [name for name, m in model.named_modules()
+             if type(m).__name__.endswith("RMSNorm") and hasattr(m, "variance_epsilon")]
+    for name in names:
+        model.set_submodule(name, FusedRMSNorm(model.get_submodule(name), exact))
+    return len(names)
+
+
+# benchmark label -> (SCHEDULER_DECODE_STEP, norms replaced: None, "exact" or "one-kernel")
+MODES = {"eager": ("eager", None), "graph": ("graph", None), "inductor": ("inductor", None),
+         "inductor-warm": ("inductor", None), "graph-norm": ("graph", "exact"), "graph-norm-1k": ("graph", "one-kernel")}
 
 
 def prompts(batch: int, device: str, vocab: int = 49152):
@@ -70,6 +107,9 @@ def run_mode(args) -> dict:
 
     t0 = time.perf_counter()
     model = build_model(args.model, "cuda")
+    norms = MODES.get(args._label or "", (None, None))[1]
+    if norms:
+        fuse_norms(model, exact=norms == "exact")
     load_s = time.perf_counter() - t0
     ids, mask = prompts(args.batch, "cuda")
     config = GenerationConfig(max_new_tokens=args.new_tokens, do_sample=False, eos_token_id=[], pad_token_id=2)
@@ -95,7 +135,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--new-tokens", type=int, default=600)
     parser.add_argument("--modes", nargs="+", default=["eager", "graph", "inductor"],
-                        help="step modes; inductor-warm (after inductor) reuses inductor's compile cache")
+                        choices=list(MODES), help="step modes; inductor-warm (after inductor) reuses inductor's compile cache; "
+                        "graph-norm, graph-norm-1k: the graph step with fused RMSNorms")
     parser.add_argument("--json", default=None)
     parser.add_argument("--_one", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--tokens_out", default=None, help=argparse.SUPPRESS)
@@ -112,8 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     rows, tokens = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for mode in args.modes:
-            step, cache = (("inductor", f"{tmp}/inductor-inductor") if mode == "inductor-warm"
-                           else (mode, f"{tmp}/inductor-{mode}"))
+            step = MODES[mode][0]
+            cache = f"{tmp}/inductor-inductor" if mode == "inductor-warm" else f"{tmp}/inductor-{mode}"
             env = dict(os.environ, SCHEDULER_DECODE_STEP=step, TORCHINDUCTOR_CACHE_DIR=cache)
             out = f"{tmp}/{mode}.pt"
             cmd = [sys.executable, __file__, "--_one", "--_label", mode, "--tokens_out", out,

@@ -72,8 +72,10 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # smoke-run on the CPU). fp32 master weights as the full recipe; lr 5e-4 and no dropout as the LoRA recipe (sft/config.yaml).
 # Session 14 ran it in micro-batches of 16 x 2 ("sft-lora-r128-recap-n33k-h50-c15-mb16-gc"): 1.24 s a step on an H100
 # (the GPU a third busy), stopped by SFT_MINUTES=15 at step 727 of 1,032; names +4.79 +- 3.19, test -2.67 +- 1.43
-# against the shipped model. The entry below is that run to the end of its epoch in micro-batches of 32 (the same 32
-# examples a step, fewer and larger launches; its speed is not measured yet): give it SFT_MINUTES=19.
+# against the shipped model. The entry below is that LoRA to the end of its epoch in micro-batches of 32 (the same 32
+# examples a step, fewer and larger launches). Session 15 measured its step on an H100 before the machine was lost
+# (a 20,000-problem run of it): 0.91 s a step over steps 10-110, against 1.45 s for session 14's 16 x 2 over the same
+# steps, the GPU 100 % busy, 21.6 GB: the 1,032 steps of 33,000 problems take ~14-16 min; SFT_MINUTES=17 caps it.
 # Gradient checkpointing lets it run on either card (its adapter's parts are queued as it ends).
 ABLATION=(
   "sft-lora-r128-recap-n33k-h50-c15-mb32-gc|$SFT_FULL|--use_peft true --lora_r 128 --lora_alpha 128 --lora_target_modules all-linear --lora_dropout 0.0 --learning_rate 5e-4 --dataset_num_proc 12 --per_device_train_batch_size 32 --gradient_accumulation_steps 1 --name_source coined --num_train_problems 33000 --gradient_checkpointing true"

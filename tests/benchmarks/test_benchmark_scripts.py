@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import gpu_decode_profile  # noqa: E402
 import batch_generation  # noqa: E402
+import decode_compile  # noqa: E402
 import grpo_step  # noqa: E402
 
 
@@ -108,3 +109,33 @@ def test_batch_generation_times_both_methods_on_a_cpu(tmp_path):
     assert loop["same_as_plain"] == 3 and loop["repeatable"] and plain["generated_tokens"] == loop["generated_tokens"]
     assert loop["seconds"] > 0 and "speedup_vs_plain" in loop
     assert json.loads((tmp_path / "b.json").read_text())["methods"].keys() == {"plain", "loop"}
+
+
+def test_decode_compile_fused_norms_keep_the_models_logits():
+    """graph-norm's norms (torch's rms_norm, transformers' arithmetic) give the model's own logits in fp32; the
+    one-kernel variant is close; every RMSNorm (2 a layer and the final one) is replaced, and only those."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    config = LlamaConfig(**dict(decode_compile.SMOLLM2_135M, num_hidden_layers=2, vocab_size=300, hidden_size=64,
+                                intermediate_size=96, num_attention_heads=4, num_key_value_heads=2))
+    torch.manual_seed(0)
+    model = LlamaForCausalLM(config).eval()
+    for m in model.modules():  # weights away from 1, so a dropped weight would show
+        if type(m).__name__.endswith("RMSNorm"):
+            m.weight.data.uniform_(0.5, 2.0)
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    ids = torch.randint(3, 300, (2, 9))
+    logits = {}
+    for variant in ("eager", "exact", "one-kernel"):
+        fresh = LlamaForCausalLM(config).eval()
+        fresh.load_state_dict(state)
+        if variant != "eager":
+            assert decode_compile.fuse_norms(fresh, exact=variant == "exact") == 5
+            assert decode_compile.fuse_norms(fresh) == 0  # nothing named *RMSNorm is left
+            assert fresh.state_dict().keys() == state.keys()
+        with torch.no_grad():
+            logits[variant] = fresh(input_ids=ids).logits
+    assert torch.allclose(logits["exact"], logits["eager"], atol=1e-5, rtol=1e-5)
+    assert torch.allclose(logits["one-kernel"], logits["eager"], atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(logits["eager"], LlamaForCausalLM(config).eval()(input_ids=ids).logits, atol=1e-3)

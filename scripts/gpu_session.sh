@@ -25,8 +25,9 @@
 #   SFT_MINUTES [8] (cap), EXTRACTS [b95] the LoRAs extracted from the best SFT (RANK:EMBED_RANK,
 #   or bMB: ranks per matrix within MB), EXTRACTS_GRPO [b95] those from the GRPO model,
 #   NO_GRPO: set to skip step 2 (the best SFT is still extracted and evaluated),
-#   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; the base model merged
-#   with it is GRPO's start (its weights staged as /root/stage/adapter_model.safetensors when the tree lacks them),
+#   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; GRPO's start is that
+#   LoRA itself when it is a plain one (GRPO keeps training it), else the base model merged with it (its weights
+#   staged as /root/stage/adapter_model.safetensors when the tree lacks them),
 #   SFT_FROM: the same merge, as the start of the ablation's SFT runs (an entry's "--model_name_or_path FROM" is it):
 #   training continued on fresh problems,
 #   GRAPH_EVAL: with GRPO_FROM or SFT_FROM, a run-name prefix: that adapter evaluated first with SCHEDULER_DECODE_STEP=graph,
@@ -57,7 +58,7 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # by a probe (fit_problems). Session 7 ran "sft-full-recap-FIT-h50-q15-mb16" (docs/training.md): the shipped recipe
 # in micro-batches of 16 (0.63 s a step against ~1.05 s for 8 x 4), 33,000 problems fitted to 14 minutes, names from
 # the `qualified` source; it was the shipped model until session 9. Micro-batches of 16 held 106 GiB: one such run
-# alone. Session 9 (the shipped model now) ran that recipe with one change, names from the `coined`
+# alone. Session 9 (the model shipped until session 16) ran that recipe with one change, names from the `coined`
 # source (15% of the pool's names with a made-up first word), at the same 33,000 problems.
 # Session 10 ran "sft-cont-s9-n33k-g2-lr1e4|$SFT_FULL|--model_name_or_path FROM --generator_seed 2 --learning_rate 1e-4
 # --per_device_train_batch_size 16 --gradient_accumulation_steps 2 --name_source coined --num_train_problems 33000" with
@@ -76,9 +77,11 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # examples a step, fewer and larger launches). Session 15 measured its step on an H100 before the machine was lost
 # (a 20,000-problem run of it): 0.91 s a step over steps 10-110, against 1.45 s for session 14's 16 x 2 over the same
 # steps, the GPU 100 % busy, 21.6 GB: the 1,032 steps of 33,000 problems take ~14-16 min; SFT_MINUTES=17 caps it.
-# Gradient checkpointing lets it run on either card (its adapter's parts are queued as it ends).
+# Gradient checkpointing lets it run on either card (its adapter's parts are queued as it ends). Session 16 ran it
+# (1,032 steps in 923 s on an H100): shipped, and now the LoRA recipe itself (sft/config.yaml), so the entry has no
+# flags. The next session is GRPO from it: GRPO_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO unset (docs/training.md).
 ABLATION=(
-  "sft-lora-r128-recap-n33k-h50-c15-mb32-gc|$SFT_FULL|--use_peft true --lora_r 128 --lora_alpha 128 --lora_target_modules all-linear --lora_dropout 0.0 --learning_rate 5e-4 --dataset_num_proc 12 --per_device_train_batch_size 32 --gradient_accumulation_steps 1 --name_source coined --num_train_problems 33000 --gradient_checkpointing true"
+  "sft-lora-r128-recap-n33k-h50-c15-mb32-gc|$SFT_LORA|"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -249,8 +252,14 @@ plan() {
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null | tee -a "$WORK/logs/plan.log" || true
   step provision python3 -m models.provision --gguf "$GGUF" || return 1
 
-  # 0: a shipped adapter (GRPO_FROM or SFT_FROM) merged into a full model: GRPO's start (no SFT) or the SFT runs'
-  if [ -n "$FROM" ]; then
+  # 0: a shipped adapter (GRPO_FROM or SFT_FROM) merged into a full model: GRPO's start (no SFT) or the SFT runs';
+  # a plain LoRA (one vLLM's LoRA serves as it is: no embedding factors, no modules_to_save) given as GRPO_FROM is
+  # GRPO's start as that adapter, which GRPO keeps training (the LoRA recipe, --init_adapter)
+  if [ -n "${GRPO_FROM:-}" ] && python3 -c "import sys; from models.generation import adapter_needs_merge; sys.exit(bool(adapter_needs_merge(sys.argv[1])))" "$FROM"; then
+    mkdir -p "$WORK/start-lora"
+    cp "$FROM/adapter_config.json" "$FROM/adapter_model.safetensors" "$WORK/start-lora/"
+    log "GRPO continues $FROM as a LoRA (start-lora)"
+  elif [ -n "$FROM" ]; then
     step merge python3 - "$FROM" "$WORK/start-full" <<'PY' || return 1
 import shutil, sys
 from models.generation import merged_adapter_folder
@@ -297,7 +306,7 @@ PY
 
   # 2: GRPO from the best (or from the merged GRPO_FROM)
   local best; best=$(best_run sft- 2>>"$WORK/logs/plan.log")
-  [ -z "${GRPO_FROM:-}" ] || best=start-full
+  if [ -n "${GRPO_FROM:-}" ]; then best=start-full; [ -d "$WORK/start-lora" ] && best=start-lora; fi
   [ -n "$best" ] || { log "no SFT run was evaluated on all three splits: no GRPO"; return 1; }
   local minutes=$(( (deadline - $(date +%s)) / 60 - ${FINAL_EVAL_RESERVE:-4} ))
   (( minutes >= 1 )) || minutes=1
@@ -305,7 +314,8 @@ PY
   echo "$best" >"$WORK/best_sft"
   # The best SFT's shippable forms first (alongside GRPO): they survive a plan cut short.
   # With NO_GRPO they are the candidates to ship: sampled on test too. A LoRA SFT is its own shippable form.
-  if [ -f "$WORK/$best/adapter_model.safetensors" ]; then queue_parts "$best" || true
+  if [ "$best" = start-lora ]; then :  # the repo has its weights
+  elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then queue_parts "$best" || true
   elif [ -z "${GRPO_FROM:-}" ]; then SAMPLED=${NO_GRPO:+1} extract_all "$best" &
   fi
   if [ -n "${NO_GRPO:-}" ]; then
@@ -330,6 +340,7 @@ PY
   local done_grpo=""; [ -f "$WORK/grpo/training_summary.json" ] && done_grpo=1
   if [ -f "$WORK/$best/adapter_model.safetensors" ]; then
     if [ -n "$done_grpo" ]; then
+      queue_parts grpo || true
       evaluate grpo "$WORK/grpo" &
       sampled grpo "$WORK/grpo" &
     fi

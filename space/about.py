@@ -77,9 +77,8 @@ original write-up (sampled at temperature 1.0, one sample per prompt: compare li
 ## Train
 
 ```bash
-python training/sft.py --config recipes/SmolLM2-135M-Instruct/sft/config_full.yaml --output_dir out/sft  # the shipped model's SFT
-python -m training.extract_lora --tuned out/sft --budget_mb 95 --rank 64 --out out/adapter    # and its shipped form
-python training/grpo.py --config recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml --model_name_or_path out/sft
+python training/sft.py --config recipes/SmolLM2-135M-Instruct/sft/config.yaml --output_dir out/sft  # the shipped LoRA
+python training/grpo.py --config recipes/SmolLM2-135M-Instruct/grpo/config.yaml --init_adapter out/sft
 python training/grpo.py --config recipes/Qwen2.5-Coder-7B-Instruct/grpo/config.yaml   # the original 7B run
 ```
 

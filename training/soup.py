@@ -2,12 +2,12 @@
 
 Each ingredient is a model folder or a LoRA adapter of the same base (merged first, as ``models.loading`` merges
 it for eval); the soup is ``base + sum_i w_i * (ingredient_i - base)``, saved as a full fp32 model with the base's
-tokenizer. Two fine-tunes of one base that fail differently can average into one that keeps what each does well:
-the shipped recipe's full fine-tune writes confident names, the LoRA trained directly copies unseen names better
-(docs/training.md, session 16). The soup is a full model; what ships is the LoRA extracted from it
-(``training.extract_lora``), measured after extraction.
+tokenizer. Two fine-tunes of one base that fail differently may average into one that keeps what each does well;
+measured on the full fine-tune (sampling reliably) and the LoRA (copying unseen names) of the same problems, every
+mix was below both on the test split (docs/training.md, session 16: the two are not linearly connected). A soup is a
+full model: to ship one, extract its LoRA (``training.extract_lora``) and measure that.
 
-    python -m training.soup --ingredient checkpoints/smollm2-135m-scheduler:0.5 --ingredient /root/work/sft-lora:0.5 \
+    python -m training.soup --ingredient /root/work/sft-full-b95:0.5 --ingredient /root/work/sft-lora:0.5 \
         --out /root/work/soup50
 """
 

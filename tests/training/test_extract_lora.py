@@ -4,29 +4,13 @@ import json
 
 import pytest
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM
 
 from models.loading import load_model
 from models.specs import ModelSpec
 from models.tiny import build_tiny_model
+from tests.training.helpers import fake_fine_tune
 from training.extract_lora import budget_ranks, extract, low_rank, main
-
-
-def fake_fine_tune(base, out, rank: int, seed: int = 0, embed_rank: int | None = None):
-    """``base`` with a rank-``rank`` change to every matrix (``embed_rank`` to the embedding) and a change to every
-    norm, saved to ``out``."""
-    model = AutoModelForCausalLM.from_pretrained(base)
-    g = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if p.ndim == 2:
-                r = embed_rank if embed_rank is not None and "embed_tokens" in name else rank
-                p += 0.05 * torch.randn(p.shape[0], r, generator=g) @ torch.randn(r, p.shape[1], generator=g)
-            else:
-                p += 0.1 * torch.randn(p.shape, generator=g)
-    model.save_pretrained(out)
-    AutoTokenizer.from_pretrained(base).save_pretrained(out)
-    return model
 
 
 def test_low_rank_is_the_best_factorisation():

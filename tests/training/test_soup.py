@@ -9,7 +9,7 @@ from peft import LoraConfig, get_peft_model
 from transformers import AutoModelForCausalLM
 
 from models.tiny import build_tiny_model
-from tests.training.test_extract_lora import fake_fine_tune
+from tests.training.helpers import fake_fine_tune
 from training.soup import main, parse_ingredient, soup
 
 

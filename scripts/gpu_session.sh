@@ -31,10 +31,11 @@
 #   SFT_FROM: the same merge, as the start of the ablation's SFT runs (an entry's "--model_name_or_path FROM" is it):
 #   training continued on fresh problems,
 #   GRAPH_EVAL: with GRPO_FROM or SFT_FROM, a run-name prefix: that adapter evaluated first with SCHEDULER_DECODE_STEP=graph,
-#   GRPO_FLAGS: extra flags for the full model's GRPO (e.g. a longer --max_completion_length for the recap think),
+#   GRPO_FLAGS: extra flags for GRPO (e.g. a longer --max_completion_length for the recap think, --tf32 true),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
 #   BENCH: set to run scripts/gpu_bench.sh at the end (its own environment: BEFORE, OLD_ADAPTER),
+#   CHECKPOINT: set to run scripts/gpu_checkpoint.sh after it (its files staged in /root/stage: see that script),
 #   ENGINES: set to run scripts/gpu_engines.sh all at the end (vLLM and unsloth, staged meanwhile: issue 16) with the
 #   best SFT run's first extracted LoRA,
 #   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, PART_MB [12] the parts adapters travel in, WAIT_S [540]
@@ -324,7 +325,7 @@ PY
     # shellcheck disable=SC2086
     step grpo python3 training/grpo.py --config "$GRPO_LORA" --init_adapter "$WORK/$best" --dtype float32 \
       --name_source diverse --reward_funcs format order score exact --reward_weights 1 1 1 1 \
-      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${SMOKE_GRPO:-} || true
+      --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${GRPO_FLAGS:-} ${SMOKE_GRPO:-} || true
   else
     # shellcheck disable=SC2086
     step grpo python3 training/grpo.py --config "$GRPO_FULL" --model_name_or_path "$WORK/$best" \
@@ -354,6 +355,9 @@ PY
   wait || true
   # 4: the engine's GPU figures (scripts/gpu_bench.sh), alone on the GPU once the model work is done
   [ -z "${BENCH:-}" ] || step bench bash scripts/gpu_bench.sh || true
+  # 4b: the shipped checkpoint from its checkpoints/ path with each decode step (scripts/gpu_checkpoint.sh, issue 15),
+  # alone on the GPU; its runs and logs land in $WORK/results and $WORK/logs, which every bundle carries
+  [ -z "${CHECKPOINT:-}" ] || OUT="$WORK/checkpoint-out" step checkpoint bash scripts/gpu_checkpoint.sh || true
   # 5: vLLM and unsloth (issue 16), their wheels staged by the calls made while the plan ran
   [ -z "${ENGINES:-}" ] || step engines bash scripts/gpu_engines.sh all "$best-${EXTRACTS[0]}" "$WORK/$best-${EXTRACTS[0]}" || true
   log "plan finished"

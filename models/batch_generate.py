@@ -91,7 +91,12 @@ def generate_ids(
         config.update(**model.generation_config.to_diff_dict(), defaults_only=True)
         skipped = unsupported(config)
         if not skipped:
-            return [cut_at_eos(row, eos) for row in decode(model, input_ids, mask, config, eos, pad, step=step).tolist()]
+            # One static cache holds one dtype: under a caller's autocast (GRPO's training step) an fp32 model's
+            # keys leave the rotary embedding in fp32 and its values the projection in bf16, so the loop decodes
+            # in the model's own dtype.
+            with torch.autocast(model.device.type, enabled=False):
+                ids = decode(model, input_ids, mask, config, eos, pad, step=step)
+            return [cut_at_eos(row, eos) for row in ids.tolist()]
         warnings.warn(f"The loop method does not implement {', '.join(skipped)}: generating with 'plain'.")
     config.update(cache_implementation=None, disable_compile=True)
     with torch.no_grad():

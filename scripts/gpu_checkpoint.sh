@@ -34,21 +34,24 @@ run() {  # run NAME CMD...: logged to $WORK/logs/NAME.log, timed; never stops th
 
 rm -f "$SHIPPED/adapter_model.safetensors"  # the tree's link to where the weights live off the device
 cp "$STAGE/shipped/adapter_model.safetensors" "$SHIPPED/"
-sha256sum "$SHIPPED/adapter_model.safetensors"
+SHA=$(sha256sum "$SHIPPED/adapter_model.safetensors" | cut -c1-8)  # the runs are named by the weights they measured
+echo "shipped weights: sha256 $SHA..."
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader | head -n 1 | grep -oiE '[a-z][0-9]{3}' | head -n 1 | tr 'A-Z' 'a-z')
+GPU=${GPU:-gpu}  # h100, h200: the benchmark files say which card
 run provision python3 -m models.provision --gguf "$STAGE/SmolLM2-135M-Instruct.Q4_1.gguf"
 
 EVAL=(python3 -m eval.run --model smollm2-135m-instruct --adapter "$SHIPPED" --split test,hard,names
       --results_dir "$WORK/results" --batch_size 100 --max_new_tokens 2048)
 for step in $STEPS; do
   suffix=""; [ "$step" = graph ] || suffix="-$step"
-  SCHEDULER_DECODE_STEP=$step run "eval-$step" "${EVAL[@]}" --run_name "smollm2-135m-scheduler-e9e18714-{split}-greedy$suffix"
+  SCHEDULER_DECODE_STEP=$step run "eval-$step" "${EVAL[@]}" --run_name "smollm2-135m-scheduler-$SHA-{split}-greedy$suffix"
 done
 
 if [ -f "$STAGE/old-adapter/adapter_model.safetensors" ]; then
   for step in $STEPS; do
     SCHEDULER_DECODE_STEP=$step run "decode-$step" python3 benchmarks/batch_generation.py --adapter "$STAGE/old-adapter" \
-      --methods loop --json "$WORK/results/batch_generation_h100_old_adapter_$step.json"
+      --methods loop --json "$WORK/results/batch_generation_${GPU}_old_adapter_$step.json"
   done
 fi
 

@@ -323,7 +323,8 @@ PY
     log "GRPO skipped (NO_GRPO is set)"
   elif [ -f "$WORK/$best/adapter_model.safetensors" ]; then
     # shellcheck disable=SC2086
-    step grpo python3 training/grpo.py --config "$GRPO_LORA" --init_adapter "$WORK/$best" --dtype float32 \
+    # the recipe's dtype (bf16 base, fp32 LoRA weights): session 17's GRPO of the shipped LoRA ran so
+    step grpo python3 training/grpo.py --config "$GRPO_LORA" --init_adapter "$WORK/$best" \
       --name_source diverse --reward_funcs format order score exact --reward_weights 1 1 1 1 \
       --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${GRPO_FLAGS:-} ${SMOKE_GRPO:-} || true
   else

@@ -41,6 +41,15 @@ def test_the_loop_equals_plain_generate_with_any_left_padding(loaded, prompts):
     assert config.cache_implementation is None and config.top_k is None
 
 
+def test_the_loop_decodes_in_the_models_dtype_under_a_callers_autocast(loaded, prompts):
+    """GRPO's training step runs its rollouts inside bf16 autocast; an fp32 model's keys leave the rotary
+    embedding in fp32 while its values come out of the projection in bf16, which one static cache cannot hold."""
+    config = greedy(loaded.tokenizer)
+    alone = generate_ids(loaded.model, prompts, config, method="loop")
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert generate_ids(loaded.model, prompts, config, method="loop") == alone
+
+
 def test_one_prompt_alone_equals_its_row_in_a_batch(loaded, prompts):
     config = greedy(loaded.tokenizer)
     batched = generate_ids(loaded.model, prompts, config)

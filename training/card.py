@@ -17,6 +17,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from training.log import PLOT_NAME
+
 SUMMARY_NAME = "training_summary.json"
 CARD_NAME = "README.md"
 
@@ -77,6 +79,20 @@ def _metrics_table(metrics: dict[str, dict]) -> list[str]:
     return lines
 
 
+def _start_text(summary: dict, args: dict) -> str:
+    """Where a continued run started: the start's record kept beside the weights, else the adapter's path."""
+    start = args.get("init_adapter")
+    if not start:
+        return ""
+    sha = summary.get("init_adapter_sha256")
+    weights = f" (weights sha256 `{sha[:8]}…`)" if sha else ""
+    record = summary.get("start_record")
+    if record:
+        return (f", continuing the {record['stage'].upper()} LoRA{weights} whose training record is in `{record['folder']}/` "
+                f"({record['steps']} steps, {_duration(record['wall_s'])} on {record['device']})")
+    return f", starting from the adapter `{start}`{weights}"
+
+
 def _data_text(data: dict, args: dict) -> str:
     sizes = f"{data.get('problems', '?')} problems ({data.get('events_min', '?')}-{data.get('events_max', '?')} events, mean {data.get('events_mean', '?')})"
     if data.get("source") == "train":
@@ -95,7 +111,8 @@ def _data_text(data: dict, args: dict) -> str:
 def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: dict[str, str] | None = None) -> str:
     """The card's Markdown (YAML front matter for the Hub, then data, setup, hyperparameters, time, scores)."""
     stage = summary.get("stage", "grpo")
-    args = {**summary.get("script_args", {}), **summary.get("model_args", {}), **summary.get("training_args", {})}
+    args = {**summary.get("script_args", {}), **summary.get("model_args", {}), **summary.get("training_args", {}),
+            **summary.get("adapter_lora", {})}
     base = summary.get("base_model", "unknown")
     data = summary.get("data", {})
     front = [
@@ -120,7 +137,7 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
         "",
         "## Training",
         "",
-        f"- Stage: {stage}" + (f", starting from the adapter `{args['init_adapter']}`" if args.get("init_adapter") else ""),
+        f"- Stage: {stage}" + _start_text(summary, args),
         f"- Base model: `{base}`",
         f"- Data: {_data_text(data, args)}; no problem of the test splits (canonical, hard and names; checked).",
     ]
@@ -163,6 +180,8 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
     ]
     shown = CARD_HPARAMS + (LORA_HPARAMS if args.get("use_peft", True) else ())  # ModelConfig's lora_* are unused otherwise
     body += [f"| {k} | {_fmt(args[k])} |" for k in shown if _shown(k, args.get(k))]
+    if summary.get("plot"):
+        body += ["", "### Curves", "", f"Per logged step (`python -m training.log`): ![the training curves]({summary['plot']})"]
     body += ["", "## Evaluation", ""]
     if metrics:
         body += _metrics_table(metrics)
@@ -201,7 +220,7 @@ def read_metrics(specs: list[str]) -> tuple[dict[str, dict], dict[str, str]]:
     """``SPLIT=PATH`` (or ``PATH``) arguments -> ({split: metrics}, {split: path})."""
     metrics, sources = {}, {}
     for spec in specs:
-        split, sep, path = spec.partition("=")
+        split, sep, path = spec.rpartition("=")
         if not sep:
             split, path = Path(spec).parent.name or spec, spec
         data = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -215,8 +234,22 @@ def write_card(output_dir: str, metrics: list[str] | None = None) -> Path:
     """(Re)write ``README.md`` in ``output_dir`` from its summary and any ``SPLIT=metrics.json`` files."""
     out = Path(output_dir)
     summary = json.loads((out / SUMMARY_NAME).read_text(encoding="utf-8"))
+    summary["name"] = out.resolve().name  # the card names the folder it describes (a shipped copy has its own name)
     if (out / "extraction.json").is_file():  # written by training.extract_lora
         summary["extraction"] = json.loads((out / "extraction.json").read_text(encoding="utf-8"))
+    if (out / "adapter_config.json").is_file():  # the LoRA rows come from the weights' own config: a continued
+        # adapter keeps its rank whatever the recipe's lora_* say
+        config = json.loads((out / "adapter_config.json").read_text(encoding="utf-8"))
+        summary["adapter_lora"] = {"lora_r": config.get("r"), "lora_alpha": config.get("lora_alpha"),
+                                   "lora_dropout": config.get("lora_dropout"),
+                                   "lora_target_modules": sorted(config.get("target_modules") or [])}
+    if (out / PLOT_NAME).is_file():  # written by training.log
+        summary["plot"] = PLOT_NAME
+    for start in sorted(out.glob(f"*/{SUMMARY_NAME}")):  # a continued run's start, kept beside it (e.g. sft/)
+        record = json.loads(start.read_text(encoding="utf-8"))
+        summary["start_record"] = {"folder": start.parent.name, "stage": record.get("stage", "sft"),
+                                   "steps": record.get("global_step", "?"), "wall_s": record.get("train_wall_time_s", 0),
+                                   "device": record.get("device", "unknown device")}
     values, sources = read_metrics(metrics or [])
     card = out / CARD_NAME
     card.write_text(render_card(summary, values or None, sources or None), encoding="utf-8")
@@ -229,7 +262,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--metrics", action="append", default=[], metavar="SPLIT=PATH",
                         help="an eval.run metrics.json to include (repeat for several splits)")
     args = parser.parse_args(argv)
-    print(write_card(args.output_dir, args.metrics))
+    try:
+        print(write_card(args.output_dir, args.metrics))
+    except (OSError, ValueError) as err:  # a missing or malformed summary or metrics file
+        parser.error(str(err))
 
 
 if __name__ == "__main__":

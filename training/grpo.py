@@ -185,6 +185,7 @@ def main(argv: list[str] | None = None) -> dict:
     from trl import GRPOTrainer
     from trl.import_utils import is_vllm_available
 
+    from eval.results import weights_sha256
     from training.log import SampleRecorder
     from training.rollouts import Rollouts, timing_callback
 
@@ -222,7 +223,8 @@ def main(argv: list[str] | None = None) -> dict:
         extra={"reward_funcs": list(trainer.reward_func_names),
                "rollouts": "vllm" if training_args.use_vllm else script_args.rollout_method,
                "rollout_dtype": script_args.rollout_dtype if rollouts else None,
-               "rollout_step": script_args.rollout_step if rollouts else None},
+               "rollout_step": script_args.rollout_step if rollouts else None,
+               "init_adapter_sha256": weights_sha256(script_args.init_adapter)},
     )
 
 

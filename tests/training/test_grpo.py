@@ -93,6 +93,11 @@ def test_grpo_continues_an_sft_adapter(tiny_model, tmp_path):
     run_grpo(tiny_model, grpo_dir, max_steps="1", init_adapter=str(sft_dir))
     config = json.loads((grpo_dir / "adapter_config.json").read_text())
     assert config["r"] == 4  # the SFT adapter's own config, not the recipe's lora_r
+    from eval.results import weights_sha256
+
+    summary = json.loads((grpo_dir / "training_summary.json").read_text())
+    assert summary["init_adapter_sha256"] == weights_sha256(sft_dir) is not None  # the start, by its weights
+    assert "| lora_r | 4 |" in (grpo_dir / "README.md").read_text()
     before, after = lora_b(sft_dir), lora_b(grpo_dir)
     assert before.keys() == after.keys()
     assert any(not torch.equal(before[k], after[k]) for k in before)

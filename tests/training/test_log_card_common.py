@@ -77,6 +77,26 @@ def test_card_without_metrics_says_it_is_not_evaluated():
     assert "70% of hard sizes" in card and "/root/work/sft" in card
 
 
+def test_the_card_of_a_continued_adapter_gives_its_own_rank_and_its_start(tmp_path):
+    """GRPO from a shipped LoRA: the recipe's lora_r is unused, the adapter's rank is on the card, and the start's
+    record kept beside the weights (sft/) names the start instead of the GPU machine's path."""
+    summary = {**SUMMARY, "init_adapter_sha256": "e9e187147766ac85"}
+    (tmp_path / "training_summary.json").write_text(json.dumps(summary))
+    assert "/root/work/sft` (weights sha256 `e9e18714…`)" in write_card(str(tmp_path)).read_text()
+    (tmp_path / "adapter_config.json").write_text(json.dumps(
+        {"r": 128, "lora_alpha": 128, "lora_dropout": 0.0, "target_modules": ["v_proj", "q_proj"]}))
+    (tmp_path / "sft").mkdir()
+    (tmp_path / "sft" / "training_summary.json").write_text(json.dumps(
+        {"stage": "sft", "global_step": 1032, "train_wall_time_s": 923.0, "device": "1 x NVIDIA H100"}))
+    card = write_card(str(tmp_path)).read_text()
+    assert "| lora_r | 128 |" in card and "| lora_r | 64 |" not in card and "| lora_target_modules | q_proj, v_proj |" in card
+    assert "continuing the SFT LoRA (weights sha256 `e9e18714…`) whose training record is in `sft/`" in card
+    assert "1032 steps, 15.4 min on 1 x NVIDIA H100" in card and "/root/work/sft" not in card
+    assert "training_log.png" not in card
+    (tmp_path / "training_log.png").write_bytes(b"\x89PNG")
+    assert "![the training curves](training_log.png)" in write_card(str(tmp_path)).read_text()
+
+
 def test_card_includes_metrics_per_split(tmp_path):
     (tmp_path / "training_summary.json").write_text(json.dumps(SUMMARY))
     (tmp_path / "run-test").mkdir()

@@ -28,7 +28,8 @@
 #   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; GRPO's start is that
 #   LoRA itself when it is a plain one (GRPO keeps training it), else the base model merged with it (its weights
 #   staged as /root/stage/adapter_model.safetensors when the tree lacks them),
-#   SFT_FROM: the same merge, as the start of the ablation's SFT runs (an entry's "--model_name_or_path FROM" is it):
+#   SFT_FROM: the same, as the start of the ablation's SFT runs: an entry's "--init_adapter FROM" is that plain LoRA
+#   (more SFT of it, training/sft.py --init_adapter), its "--model_name_or_path FROM" the base merged with it:
 #   training continued on fresh problems,
 #   GRAPH_EVAL: with GRPO_FROM or SFT_FROM, a run-name prefix: that adapter evaluated first with SCHEDULER_DECODE_STEP=graph,
 #   GRPO_FLAGS: extra flags for GRPO (e.g. a longer --max_completion_length for the recap think, --tf32 true),
@@ -80,9 +81,13 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # steps, the GPU 100 % busy, 21.6 GB: the 1,032 steps of 33,000 problems take ~14-16 min; SFT_MINUTES=17 caps it.
 # Gradient checkpointing lets it run on either card (its adapter's parts are queued as it ends). Session 16 ran it
 # (1,032 steps in 923 s on an H100): shipped, and now the LoRA recipe itself (sft/config.yaml), so the entry has no
-# flags. The next session is GRPO from it: GRPO_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO unset (docs/training.md).
+# flags. Session 17 ran GRPO from it (GRPO_FROM=checkpoints/smollm2-135m-scheduler, 28 steps): shipped; sampled +1.97,
+# greedy level, hard not moved. The entry below is the next arm, aimed at hard: the shipped LoRA one more epoch of SFT on
+# fresh problems (generator seed 3) with 70 % of hard sizes, at half the first epoch's learning rate (session 10's
+# continuation of the full model, at half its rate, gave hard +1.68 and cost names -9.5: the LoRA copies names better).
+# Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=17 (docs/training.md, session 17).
 ABLATION=(
-  "sft-lora-r128-recap-n33k-h50-c15-mb32-gc|$SFT_LORA|"
+  "sft-lora-cont-s17-n33k-g3-h70|$SFT_LORA|--init_adapter FROM --generator_seed 3 --hard_fraction 0.7 --learning_rate 2.5e-4"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -256,11 +261,15 @@ plan() {
   # 0: a shipped adapter (GRPO_FROM or SFT_FROM) merged into a full model: GRPO's start (no SFT) or the SFT runs';
   # a plain LoRA (one vLLM's LoRA serves as it is: no embedding factors, no modules_to_save) given as GRPO_FROM is
   # GRPO's start as that adapter, which GRPO keeps training (the LoRA recipe, --init_adapter)
-  if [ -n "${GRPO_FROM:-}" ] && python3 -c "import sys; from models.generation import adapter_needs_merge; sys.exit(bool(adapter_needs_merge(sys.argv[1])))" "$FROM"; then
+  # (and an ablation entry's "--init_adapter FROM" is that LoRA too: more SFT of it)
+  local plain_lora=""
+  if [ -n "$FROM" ] && python3 -c "import sys; from models.generation import adapter_needs_merge; sys.exit(bool(adapter_needs_merge(sys.argv[1])))" "$FROM"; then
+    plain_lora=1
     mkdir -p "$WORK/start-lora"
     cp "$FROM/adapter_config.json" "$FROM/adapter_model.safetensors" "$WORK/start-lora/"
-    log "GRPO continues $FROM as a LoRA (start-lora)"
-  elif [ -n "$FROM" ]; then
+    log "$FROM is a plain LoRA: training continues it as one (start-lora)"
+  fi
+  if [ -n "$FROM" ] && { [ -z "$plain_lora" ] || { [ -z "${GRPO_FROM:-}" ] && [[ "${ABLATION[*]}" == *"--model_name_or_path FROM"* ]]; }; }; then
     step merge python3 - "$FROM" "$WORK/start-full" <<'PY' || return 1
 import shutil, sys
 from models.generation import merged_adapter_folder
@@ -283,6 +292,7 @@ PY
     [ -z "${GRPO_FROM:-}" ] || break
     IFS='|' read -r name recipe flags extra <<<"$entry"
     flags=${flags//--model_name_or_path FROM/--model_name_or_path $WORK/start-full}
+    flags=${flags//--init_adapter FROM/--init_adapter $WORK/start-lora}
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
     local fallback="--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_problems 20000 ${extra:-}"
     local fb_name="${name/FIT/n20k}-fb"  # the fallback's name says what it ran
@@ -307,7 +317,7 @@ PY
 
   # 2: GRPO from the best (or from the merged GRPO_FROM)
   local best; best=$(best_run sft- 2>>"$WORK/logs/plan.log")
-  if [ -n "${GRPO_FROM:-}" ]; then best=start-full; [ -d "$WORK/start-lora" ] && best=start-lora; fi
+  if [ -n "${GRPO_FROM:-}" ]; then best=start-full; [ -n "$plain_lora" ] && best=start-lora; fi
   [ -n "$best" ] || { log "no SFT run was evaluated on all three splits: no GRPO"; return 1; }
   local minutes=$(( (deadline - $(date +%s)) / 60 - ${FINAL_EVAL_RESERVE:-4} ))
   (( minutes >= 1 )) || minutes=1
@@ -325,7 +335,6 @@ PY
     # shellcheck disable=SC2086
     # the recipe's dtype (bf16 base, fp32 LoRA weights): session 17's GRPO of the shipped LoRA ran so
     step grpo python3 training/grpo.py --config "$GRPO_LORA" --init_adapter "$WORK/$best" \
-      --name_source diverse --reward_funcs format order score exact --reward_weights 1 1 1 1 \
       --output_dir "$WORK/grpo" --max_train_minutes "$minutes" ${GRPO_FLAGS:-} ${SMOKE_GRPO:-} || true
   else
     # shellcheck disable=SC2086

@@ -55,6 +55,11 @@ class TrainScriptArguments:
         metadata={"help": "Cap this process's CUDA allocator at this share of the GPU (torch.cuda."
                   "set_per_process_memory_fraction): a run beside others then fails alone when it outgrows its share."},
     )
+    init_adapter: str | None = field(
+        default=None,
+        metadata={"help": "A LoRA adapter folder to keep training (e.g. the SFT output, or a shipped adapter): its own "
+                  "rank and targets apply, the lora_* arguments are unused."},
+    )
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 
@@ -135,6 +140,16 @@ def load_model(path: str, model_args) -> Any:
     from models.loading import load_causal_lm
 
     return load_causal_lm(path, **model_load_kwargs(model_args))
+
+
+def continue_adapter(model: Any, adapter: str) -> Any:
+    """``model`` with the LoRA in ``adapter`` loaded trainable: the run keeps training that adapter."""
+    from peft import PeftModel
+
+    from models.loading import validate_adapter
+
+    folder = validate_adapter(adapter)  # a clear error for a wrong or .bin-only folder
+    return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
 
 
 def is_complete_checkpoint(path: Path) -> bool:
@@ -267,7 +282,7 @@ def train_and_save(trainer, *, stage: str, script_args, training_args, model_arg
     """
     import dataclasses
 
-    from eval.results import device_description, write_json_atomic
+    from eval.results import device_description, weights_sha256, write_json_atomic
     from training.card import SUMMARY_NAME, write_card
     from training.data import mix_summary
     from training.log import make_log_callback
@@ -305,6 +320,7 @@ def train_and_save(trainer, *, stage: str, script_args, training_args, model_arg
             "device": device_description(),
             "peak_gpu_memory_gib": peak_gpu_memory_gib(),
             "world_size": training_args.world_size,
+            "init_adapter_sha256": weights_sha256(script_args.init_adapter),  # the start, by its weights
             "data": {"source": script_args.problem_source, **mix_summary(rows), **(data_extra or {})},
             "versions": library_versions(),
             **(extra or {}),

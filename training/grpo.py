@@ -62,9 +62,6 @@ class GRPOScriptArguments(TrainScriptArguments):
             "default: the three of reward_mode. Weights: reward_weights."
         },
     )
-    init_adapter: str | None = field(
-        default=None, metadata={"help": "A LoRA adapter folder (e.g. the SFT output) to keep training."}
-    )
     use_unsloth: bool = field(default=False, metadata={"help": "Load and wrap the model with unsloth (if installed)."})
     max_seq_length: int = field(default=2048, metadata={"help": "unsloth only: the model's maximum sequence length."})
     log_samples: int = field(default=2, metadata={"help": "Sample completions per step in training_log.jsonl."})
@@ -119,7 +116,7 @@ def build_model(script_args, training_args, model_args, base_path: str):
     from trl import get_peft_config
 
     from models.loading import load_tokenizer
-    from training.common import load_model
+    from training.common import continue_adapter, load_model
 
     if script_args.use_unsloth:
         if importlib.util.find_spec("unsloth") is None:
@@ -151,14 +148,7 @@ def build_model(script_args, training_args, model_args, base_path: str):
     tokenizer = load_tokenizer(base_path, padding_side="left")  # rollouts generate: prompts padded on the left
     model = load_model(base_path, model_args)
     if script_args.init_adapter:
-        from peft import PeftModel
-
-        from models.loading import validate_adapter
-
-        adapter = validate_adapter(script_args.init_adapter)  # a clear error for a wrong or .bin-only folder
-        # The adapter's own LoRA config (rank, targets) applies; lora_* arguments are not used.
-        model = PeftModel.from_pretrained(model, str(adapter), is_trainable=True)
-        return model, None, tokenizer
+        return continue_adapter(model, script_args.init_adapter), None, tokenizer
     return model, get_peft_config(model_args), tokenizer
 
 
@@ -185,7 +175,6 @@ def main(argv: list[str] | None = None) -> dict:
     from trl import GRPOTrainer
     from trl.import_utils import is_vllm_available
 
-    from eval.results import weights_sha256
     from training.log import SampleRecorder
     from training.rollouts import Rollouts, timing_callback
 
@@ -223,8 +212,7 @@ def main(argv: list[str] | None = None) -> dict:
         extra={"reward_funcs": list(trainer.reward_func_names),
                "rollouts": "vllm" if training_args.use_vllm else script_args.rollout_method,
                "rollout_dtype": script_args.rollout_dtype if rollouts else None,
-               "rollout_step": script_args.rollout_step if rollouts else None,
-               "init_adapter_sha256": weights_sha256(script_args.init_adapter)},
+               "rollout_step": script_args.rollout_step if rollouts else None},
     )
 
 

@@ -13,7 +13,8 @@ Several GPUs (same recipe, per-device batch; the global batch grows with the num
     accelerate launch --config_file recipes/accelerate_configs/ddp.yaml --num_processes 2 \
         training/sft.py --config recipes/SmolLM2-135M-Instruct/sft/config.yaml
 
-Any recipe key can be overridden on the command line, e.g. ``--num_train_problems 2000 --max_steps 50``.
+Any recipe key can be overridden on the command line, e.g. ``--num_train_problems 2000 --max_steps 50``;
+``--init_adapter FOLDER`` keeps training an existing LoRA (its own rank and targets) instead of a new one.
 Resume a killed run with ``--resume_from_checkpoint true`` (the newest complete checkpoint in output_dir).
 """
 
@@ -76,7 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     from trl import SFTTrainer, get_peft_config
 
     from models.loading import load_tokenizer
-    from training.common import load_model, prepare_run, train_and_save
+    from training.common import continue_adapter, load_model, prepare_run, train_and_save
     from training.data import sft_example
 
     base_path, rows = prepare_run(script_args, training_args, model_args)
@@ -88,12 +89,16 @@ def main(argv: list[str] | None = None) -> dict:
     dataset = Dataset.from_list(examples)
 
     model = load_model(base_path, model_args)
+    if script_args.init_adapter:  # more SFT of a LoRA (e.g. the shipped one on fresh problems)
+        model, peft_config = continue_adapter(model, script_args.init_adapter), None
+    else:
+        peft_config = get_peft_config(model_args)
     trainer = SFTTrainer(
         model=model,
         args=training_args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
+        peft_config=peft_config,
     )
     return train_and_save(
         trainer, stage="sft", script_args=script_args, training_args=training_args, model_args=model_args,

@@ -75,6 +75,20 @@ def test_sft_is_deterministic_for_a_seed(tiny_model, tmp_path, sft_out):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_sft_continues_an_adapter_on_fresh_problems(tiny_model, tmp_path, sft_out):
+    """--init_adapter: the adapter keeps its own rank and keys, its weights move, and the run names its start."""
+    from eval.results import weights_sha256
+
+    run_sft(tiny_model, tmp_path, init_adapter=str(sft_out), lora_r="4", generator_seed="2", max_steps="2")
+    assert json.loads((tmp_path / "adapter_config.json").read_text())["r"] == 8  # sft_out's, not lora_r
+    before, after = load_file(str(sft_out / "adapter_model.safetensors")), load_file(str(tmp_path / "adapter_model.safetensors"))
+    assert before.keys() == after.keys() and any(not torch.equal(before[k], after[k]) for k in before)
+    summary = json.loads((tmp_path / "training_summary.json").read_text())
+    assert summary["init_adapter_sha256"] == weights_sha256(sft_out) is not None
+    assert json.loads((sft_out / "training_summary.json").read_text())["init_adapter_sha256"] is None  # a fresh LoRA
+    assert f"starting from the adapter `{sft_out}`" in (tmp_path / "README.md").read_text()
+
+
 def test_sft_refuses_a_max_length_that_would_cut_targets(tiny_model, tmp_path):
     with pytest.raises(ValueError, match="Raise --max_length"):
         run_sft(tiny_model, tmp_path, max_length="128")

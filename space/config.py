@@ -22,9 +22,9 @@ from models.specs import PRESETS, ModelSpec, resolve_preset
 
 DEFAULT_PRESET = "smollm2-135m"
 BASE_MAX_NEW_TOKENS = 128
-# The tuned model's recap think on 10-16 events runs past 1,024 tokens in 16 of the hard split's 100 answers (the
-# longest valid one 1,180; one answer repeats itself to eval's 2,048 cap: results/sft-lora-r128-recap-n33k-h50-c15-mb32-gc-
-# hard-greedy); the cap only ends an answer that would go on.
+# The tuned model's recap think on 10-16 events runs past 1,024 tokens in 18 of the hard split's 100 answers (the
+# longest 1,252, valid; none reaches eval's 2,048 cap: results/grpo-lora-s17-28steps-hard-greedy); the cap only ends
+# an answer that would go on.
 MAX_NEW_TOKENS = 1536
 
 

@@ -60,6 +60,8 @@ class TrainScriptArguments:
         metadata={"help": "A LoRA adapter folder to keep training (e.g. the SFT output, or a shipped adapter): its own "
                   "rank and targets apply, the lora_* arguments are unused."},
     )
+
+
 _CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
 
 

@@ -67,13 +67,14 @@ class ExactRMSNorm(torch.nn.Module):
 
 
 def fuse_norms(model) -> int:
-    """Replace each RMSNorm module of ``model`` (a class named ``*RMSNorm`` with ``weight`` and
-    ``variance_epsilon``) by an ``ExactRMSNorm``; returns how many were replaced."""
-    names = [name for name, m in model.named_modules()
-             if type(m).__name__.endswith("RMSNorm") and hasattr(m, "variance_epsilon")]
-    for name in names:
-        model.set_submodule(name, ExactRMSNorm(model.get_submodule(name)))
-    return len(names)
+    """Replace each RMSNorm module of ``model`` (``models.decode_loop.rms_norm_modules``) by an ``ExactRMSNorm``;
+    returns how many were replaced."""
+    from models.decode_loop import rms_norm_modules
+
+    norms = rms_norm_modules(model)
+    for name, module in norms:
+        model.set_submodule(name, ExactRMSNorm(module))
+    return len(norms)
 
 
 # benchmark label -> (SCHEDULER_DECODE_STEP, whether the model's norms are replaced by ExactRMSNorm)

@@ -147,6 +147,16 @@ STEP_MODES = ("graph", "graph-fused", "inductor", "eager")
 DEFAULT_STEP_MODE = "graph"
 
 
+def rms_norm_modules(model: Any) -> list[tuple[str, Any]]:
+    """(name, module) of every RMSNorm of ``model``: a module class named ``*RMSNorm`` with a ``weight`` parameter
+    and ``variance_epsilon``, as transformers' Llama and Qwen2 norms are."""
+    import torch
+
+    return [(name, module) for name, module in model.named_modules()
+            if type(module).__name__.endswith("RMSNorm") and hasattr(module, "variance_epsilon")
+            and isinstance(getattr(module, "weight", None), torch.nn.Parameter)]
+
+
 @contextlib.contextmanager
 def fused_norms(model: Any):
     """Every RMSNorm of ``model`` (a module class named ``*RMSNorm`` with ``weight`` and ``variance_epsilon``, as
@@ -158,14 +168,11 @@ def fused_norms(model: Any):
     transformers' norm in bf16; in fp32 the two agree to rounding."""
     import torch
 
-    swapped = []
-    for name, module in list(model.named_modules()):
-        if type(module).__name__.endswith("RMSNorm") and hasattr(module, "variance_epsilon") \
-                and isinstance(getattr(module, "weight", None), torch.nn.Parameter):
-            fused = torch.nn.RMSNorm(tuple(module.weight.shape), eps=module.variance_epsilon, device="meta")
-            fused.weight = module.weight
-            model.set_submodule(name, fused)
-            swapped.append((name, module))
+    swapped = rms_norm_modules(model)
+    for name, module in swapped:
+        fused = torch.nn.RMSNorm(tuple(module.weight.shape), eps=module.variance_epsilon, device="meta")
+        fused.weight = module.weight
+        model.set_submodule(name, fused)
     try:
         yield len(swapped)
     finally:

@@ -18,7 +18,7 @@ import json
 import sys
 from pathlib import Path
 
-from models.loading import load_causal_lm, load_model, load_tokenizer, resolve_model_path, validate_adapter
+from models.loading import load_causal_lm, load_model, load_tokenizer, resolve_model_path
 from models.specs import ModelSpec
 
 
@@ -38,8 +38,7 @@ def ingredient_state(base: str, path: str) -> dict:
     import torch
 
     folder = Path(path)
-    if (folder / "adapter_config.json").is_file():
-        validate_adapter(folder)
+    if (folder / "adapter_config.json").is_file():  # load_model validates it (safetensors, base)
         loaded = load_model(ModelSpec(model=base, adapter=str(folder)), device="cpu", dtype=torch.float32)
         model = loaded.model
     else:

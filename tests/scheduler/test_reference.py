@@ -5,7 +5,7 @@ import re
 import pytest
 
 from scheduler import Problem, breakdown, generate_rows, load_split, score_completion
-from scheduler.reference import THINK_FORMATS, reasoning, reference_answer
+from scheduler.reference import THINK_FORMATS, dp_solution, reasoning, reference_answer, render_schedule
 from scheduler.solver import solve
 
 ROWS = load_split("test")[:40] + load_split("hard")[:20] + generate_rows(20, seed=5, preset="diverse-hard")
@@ -90,6 +90,53 @@ def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_sca
         assert kept == [ev.name for ev in best.events]
 
 
+def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and_walks_it_to_an_optimum():
+    """Read back as the model would, from the think alone: every number comes from the event list or a line written
+    before it, the walk follows the lines' choices, and the schedule is what the walk takes."""
+    head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
+    step = re.compile(r"^(\d+)\. ends (\d\d:\d\d), next (\d+|none): take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        lines = reasoning(problem, "dp").splitlines()
+        n = len(problem.events)
+        assert lines[0] == "Events by start:" and lines[n + 1] == "Best from each event, last first:"
+        events = [head.match(text).groups() for text in lines[1:n + 1]]
+        assert [int(e[0]) for e in events] == list(range(1, n + 1))
+        assert [e[2] for e in events] == sorted(e[2] for e in events)
+        best = {n + 1: 0}
+        choice = {}
+        for text, number in zip(lines[n + 2:2 * n + 2], range(n, 0, -1)):
+            i, end, nxt, value, after, total, skip, pick, result = step.match(text).groups()
+            assert int(i) == number and end == events[number - 1][3] and int(value) == int(events[number - 1][4])
+            later = [k for k in range(number + 1, n + 1) if events[k - 1][2] >= end]
+            assert nxt == (str(later[0]) if later else "none")
+            assert int(after) == best[later[0] if later else n + 1] and int(total) == int(value) + int(after)
+            assert int(skip) == best[number + 1]
+            assert pick == ("take" if int(total) >= int(skip) else "skip") and int(result) == max(int(total), int(skip))
+            best[number] = int(result)
+            choice[number] = (pick, later[0] if later else n + 1)
+        walk, taken, k = [], [], 1
+        while k <= n:
+            pick, nxt = choice[k]
+            walk.append(f"{k} take -> {nxt if nxt <= n else 'end'}" if pick == "take" else f"{k} skip")
+            taken += [k] if pick == "take" else []
+            k = nxt if pick == "take" else k + 1
+        assert lines[2 * n + 2] == f"Walk: {', '.join(walk)}." and lines[2 * n + 3] == "Schedule:"
+        assert lines[2 * n + 4:-1] == [f"{k}. {events[k - 1][1]} {events[k - 1][2]}-{events[k - 1][3]}" for k in taken]
+        assert lines[-1] == f"Total: {best[1]}." and best[1] == solve(problem).score
+
+
+def test_dp_schedule_is_its_walk_an_optimum_that_on_ties_may_differ_from_the_solvers():
+    differ = 0
+    for row in ROWS:
+        problem = Problem.from_row(row)
+        mine, solver = dp_solution(problem), solve(problem)
+        assert mine.score == solver.score
+        assert reference_answer(problem, "dp").endswith(render_schedule(mine.events))
+        differ += mine.events != solver.events
+    assert differ > 0  # ties are common (durations in steps of 15 minutes, weights of 2): the rule is the format's own
+
+
 def test_short_names_the_dropped_events_and_the_total():
     problem = Problem.from_row(load_split("test")[0])
     kept = set(solve(problem).events)
@@ -101,5 +148,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp"):
         reference_answer(problem, "long")

@@ -1,4 +1,5 @@
-"""The reference answer for a problem: a ``<think>`` in one of seven formats and an optimal schedule (the solver's, or the one the format computes).
+"""The reference answer for a problem: a ``<think>`` in one of seven formats and an optimal schedule (the solver's,
+or the one the format computes).
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
 (small models learn short reasoning better), and which one trains best is decided by the ablation in

@@ -1,4 +1,4 @@
-"""eval.misses: the first disagreement of a below-optimum answer with the optimum, on answers built from real problems."""
+"""eval.misses: a below-optimum answer's first disagreement with the optimum, on answers built from real problems."""
 
 import json
 

@@ -94,7 +94,8 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
     """Read back as the model would, from the think alone: every number comes from the event list or a line written
     before it, the walk follows the lines' choices, and the schedule is what the walk takes."""
     head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
-    step = re.compile(r"^(\d+)\. ends (\d\d:\d\d), next (\d+|none): take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
+    step = re.compile(r"^(\d+)\. ends (\d\d:\d\d), next (\d+|none): "
+                      r"take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
     for row in ROWS:
         problem = Problem.from_row(row)
         lines = reasoning(problem, "dp").splitlines()

@@ -44,9 +44,6 @@ class TrainScriptArguments:
                   "with trailing qualifiers such as '(Zoom)' on 15% of the pool's names: presets qualified/qualified-hard) or coined "
                   "(qualified, and a coined first word such as 'Brenvik the beds' on 15% of them: presets coined/coined-hard)."},
     )
-    think_format: str = field(
-        default="scan", metadata={"help": "SFT target reasoning: v2, short, scan, recap, running, numbered or dp (scheduler.reference.THINK_FORMATS)."}
-    )
     max_train_minutes: float | None = field(
         default=None, metadata={"help": "Stop gracefully (and save) after this many minutes of training."}
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the project importable
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from scheduler.reference import DEFAULT_THINK, THINK_FORMATS  # noqa: E402
 from training.common import TrainScriptArguments  # noqa: E402  (light: no torch at import)
 
 # SFT's tokenizer pads on the right, as TRL's collator pads training rows; it is saved with the adapter
@@ -36,8 +37,13 @@ PADDING_SIDE = "right"
 
 @dataclass
 class SFTScriptArguments(TrainScriptArguments):
-    """The shared data arguments, plus the target-length check."""
+    """The shared data arguments, plus the SFT targets' think format and length check (GRPO's completions are the
+    model's own, so only SFT has a think format)."""
 
+    think_format: str = field(
+        default=DEFAULT_THINK,
+        metadata={"help": f"The SFT targets' reasoning: {', '.join(THINK_FORMATS)} (scheduler.reference)."},
+    )
     length_check_examples: int = field(
         default=64,
         metadata={"help": "Tokenize this many longest examples and fail if any exceeds max_length (0 = skip)."},

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from models.errors import ModelLoadError
 from models.provision import ALIAS as SMOLLM2_ALIAS
+from scheduler.reference import DEFAULT_THINK
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEURISTIC_PREFIX = "heuristic:"
@@ -20,11 +21,14 @@ HEURISTIC_PREFIX = "heuristic:"
 @dataclass(frozen=True)
 class ModelSpec:
     """A model to run: ``model`` is a hub id, a local folder, ``smollm2-135m-instruct`` (the embedded
-    base) or ``heuristic:NAME`` (a rule, no LLM); ``adapter`` is a local LoRA folder saved by peft."""
+    base) or ``heuristic:NAME`` (a rule, no LLM); ``adapter`` is a local LoRA folder saved by peft; ``think`` the
+    think format the model was trained to write (``scheduler.reference.THINK_FORMATS``): the app's CPU decoder
+    drafts tokens from the solver's answer in that format, and a draft in another one is only slower."""
 
     model: str
     adapter: str | None = None
     label: str | None = None
+    think: str = DEFAULT_THINK
 
     @property
     def name(self) -> str:

@@ -58,12 +58,13 @@ def test_solver_lane():
     assert figure.layout.height > 0
 
 
-def test_lane_drafts_from_the_solver_answer_but_shows_the_model_text(tiny_llama, pool):
-    """The lane hands the model the solver's reference answer as a hint (drafts on the CPU fast path);
-    the text shown is still exactly the model's greedy answer."""
+@pytest.mark.parametrize("think", ["recap", "dp"])
+def test_lane_drafts_from_the_solver_answer_but_shows_the_model_text(tiny_llama, pool, think):
+    """The lane hands the model the solver's reference answer, in the think format the spec names, as a hint
+    (drafts on the CPU fast path); the text shown is still exactly the model's greedy answer."""
     from scheduler import build_messages, reference_answer
 
-    side = Side("base", ModelSpec(str(tiny_llama), label="tiny"))
+    side = Side("base", ModelSpec(str(tiny_llama), label="tiny", think=think))
     settings = SamplingSettings(max_new_tokens=24)
     backend = pool.get(side.spec)
     seen = []
@@ -78,7 +79,7 @@ def test_lane_drafts_from_the_solver_answer_but_shows_the_model_text(tiny_llama,
         last = list(run_lane(side, PROBLEM, settings, pool))[-1]
     finally:
         del backend.fast.decode
-    want_hint = backend.tokenizer(reference_answer(PROBLEM), add_special_tokens=False)["input_ids"]
+    want_hint = backend.tokenizer(reference_answer(PROBLEM, think), add_special_tokens=False)["input_ids"]
     assert seen == [want_hint]
     assert last.text == backend.generate([build_messages(PROBLEM)], settings)[0].text
 

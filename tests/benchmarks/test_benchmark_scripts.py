@@ -16,6 +16,7 @@ import gpu_decode_profile  # noqa: E402
 import batch_generation  # noqa: E402
 import decode_compile  # noqa: E402
 import grpo_step  # noqa: E402
+import think_lengths  # noqa: E402
 
 
 def test_decode_profile_loop_decodes_like_generate_on_cpu(tmp_path):
@@ -138,3 +139,19 @@ def test_decode_compile_fused_norms_keep_the_models_logits():
             logits[variant] = fresh(input_ids=ids).logits
     assert torch.allclose(logits["exact"], logits["eager"], atol=1e-5, rtol=1e-5)
     assert not torch.allclose(logits["eager"], LlamaForCausalLM(config).eval()(input_ids=ids).logits, atol=1e-3)
+
+
+def test_think_lengths_counts_each_formats_examples_and_answers(tiny_llama, tmp_path):
+    """Per format: SFT examples of both sizes and the answers on the three splits; a format's answers are never
+    shorter than the schedule they end with, and the dp think, which writes the programme out, is the longer one."""
+    out = tmp_path / "lengths.json"
+    report = think_lengths.main(["--formats", "recap", "dp", "--n", "6", "--tokenizer", str(tiny_llama),
+                                 "--json", str(out)])
+    assert json.loads(out.read_text()) == report
+    for think in ("recap", "dp"):
+        entry = report["formats"][think]
+        assert entry["sft_example"].keys() == {"canonical sizes", "hard sizes"}
+        assert entry["answer"].keys() == {"test", "hard", "names"}
+        for figures in entry["answer"].values():
+            assert 0 < figures["median"] <= figures["p95"] <= figures["max"]
+    assert report["formats"]["dp"]["answer"]["hard"]["median"] > report["formats"]["recap"]["answer"]["hard"]["median"]

@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from eval.results import read_json
-from scheduler import SchedulerError
+from scheduler import SchedulerError, load_split
 
 
 def run_dir(name: str, results_dir: str = "results") -> Path:
@@ -28,6 +28,26 @@ def run_dir(name: str, results_dir: str = "results") -> Path:
     if not (path / "samples.jsonl").is_file():
         raise SchedulerError(f"No eval run at {name!r} (a folder with samples.jsonl, or a name under {results_dir}/).")
     return path
+
+
+def run_answers(run: str | Path, results_dir: str = "results") -> tuple[Path, str, list[dict],
+                                                                       list[tuple[int, int, str]]]:
+    """A run's folder, its split, that split's rows, and (index, sample, completion) for each whole line of its
+    samples.jsonl (a torn last line of a killed run is skipped): what the per-answer reports read."""
+    path = run_dir(str(run), results_dir)
+    split = read_json(path / "config.json").get("split")
+    try:
+        rows = load_split(split)
+    except Exception as err:  # a split this checkout does not have
+        raise SchedulerError(f"Run {path.name!r} is on split {split!r}, which cannot be loaded here: {err}") from err
+    answers = []
+    for line in (path / "samples.jsonl").read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            answers.append((int(record["index"]), int(record.get("sample", 0)), str(record["completion"])))
+        except (ValueError, KeyError, TypeError):
+            continue
+    return path, split, rows, answers
 
 
 def scores(path: Path) -> dict[tuple[int, int], float]:

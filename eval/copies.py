@@ -20,9 +20,8 @@ import re
 from collections import Counter
 from pathlib import Path
 
-from eval.compare import run_dir
-from eval.results import read_json
-from scheduler import SchedulerError, load_split, parse_completion
+from eval.compare import run_answers
+from scheduler import SchedulerError, parse_completion
 
 PARTS = ("event line", "recap", "answer")
 _EVENT_LINE = re.compile(r"^(?:- |\d+\. )(?P<name>.+) \((?P<times>\d\d:\d\d-\d\d:\d\d), ")
@@ -50,19 +49,9 @@ def intended_event(name: str, start: str, end: str, events: list) -> str:
 
 def wrong_copies(run: str | Path, results_dir: str = "results") -> dict:
     """Every answer of ``run`` with a scheduled name its problem lacks: the wrong names, where each first appears."""
-    path = run_dir(str(run), results_dir)
-    split = read_json(path / "config.json").get("split")
-    try:
-        problems = load_split(split)
-    except Exception as err:  # a split this checkout does not have
-        raise SchedulerError(f"Run {path.name!r} is on split {split!r}, which cannot be loaded here: {err}") from err
+    path, split, problems, records = run_answers(run, results_dir)
     answers = []
-    for line in (path / "samples.jsonl").read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-            index, completion = int(record["index"]), str(record["completion"])
-        except (ValueError, KeyError, TypeError):
-            continue  # a torn last line of a killed run
+    for index, sample, completion in records:
         events = problems[index]["events"]
         names = {event[0] for event in events}
         parsed = parse_completion(completion)
@@ -73,7 +62,7 @@ def wrong_copies(run: str | Path, results_dir: str = "results") -> dict:
                 wrong.append({"name": name, "intended": intended,
                               "first_in": first_part(intended, f"{start}-{end}", parsed.think)})
         if wrong:
-            answers.append({"index": index, "sample": int(record.get("sample", 0)), "wrong": wrong})
+            answers.append({"index": index, "sample": sample, "wrong": wrong})
     firsts = Counter(w["first_in"] for a in answers for w in a["wrong"][:1])
     return {"run": path.name, "split": split, "answers": len(answers),
             "answers_by_first_wrong_part": {part: firsts.get(part, 0) for part in PARTS}, "details": answers}

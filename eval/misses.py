@@ -19,9 +19,8 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from eval.compare import run_dir
-from eval.results import read_json
-from scheduler import Problem, SchedulerError, load_split, parse_completion, score_completion
+from eval.compare import run_answers
+from scheduler import Problem, SchedulerError, parse_completion, score_completion
 from scheduler.events import overlaps
 from scheduler.solver import solve
 
@@ -44,19 +43,9 @@ def first_miss(problem: Problem, kept: set[str]) -> tuple[str, str] | None:
 
 def misses(run: str | Path, results_dir: str = "results") -> dict:
     """Every valid answer of ``run`` below the optimum, with the kind of its first disagreement."""
-    path = run_dir(str(run), results_dir)
-    split = read_json(path / "config.json").get("split")
-    try:
-        rows = load_split(split)
-    except Exception as err:  # a split this checkout does not have
-        raise SchedulerError(f"Run {path.name!r} is on split {split!r}, which cannot be loaded here: {err}") from err
+    path, split, rows, records = run_answers(run, results_dir)
     answers, valid = [], 0
-    for line in (path / "samples.jsonl").read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(line)
-            index, completion = int(record["index"]), str(record["completion"])
-        except (ValueError, KeyError, TypeError):
-            continue  # a torn last line of a killed run
+    for index, sample, completion in records:
         problem = Problem.from_row(rows[index])
         verdict = score_completion(completion, problem)
         if not verdict.valid:
@@ -66,7 +55,7 @@ def misses(run: str | Path, results_dir: str = "results") -> dict:
             continue
         miss = first_miss(problem, {name for name, _, _ in parse_completion(completion).events})
         if miss:
-            answers.append({"index": index, "sample": int(record.get("sample", 0)), "score": verdict.score,
+            answers.append({"index": index, "sample": sample, "score": verdict.score,
                             "kind": miss[0], "event": miss[1]})
     kinds = Counter(a["kind"] for a in answers)
     return {"run": path.name, "split": split, "valid": valid, "below_optimum": len(answers),

@@ -87,8 +87,8 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # continuation of the full model, at half its rate, gave hard +1.68 and cost names -9.5: the LoRA copies names better).
 # 70 % hard makes an example ~10 % longer (1,640 tokens against 1,490 at 50 %): 31,000 problems take ~16 min on an H100
 # ("sft-lora-cont-s18-n31k-g3-h70|$SFT_LORA|--init_adapter FROM --generator_seed 3 --hard_fraction 0.7
-# --learning_rate 2.5e-4 --num_train_problems 31000"). Session 18 ran instead the arm below, after counting what the
-# shipped model gets wrong on hard (47 of its 73 suboptimal answers first keep an event that the optimum drops for a
+# --learning_rate 2.5e-4 --num_train_problems 31000"). Session 18 (which got no machine) queued instead the arm below,
+# after counting what the shipped model gets wrong on hard (47 of its 73 suboptimal answers first keep an event that the optimum drops for a
 # set starting later): the dp think (scheduler/reference.py), the shipped LoRA trained on it, 20,000 problems (its
 # targets are ~23 % longer than the recap's: ~11.5 min on an H100).
 # Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=13 (docs/training.md, session 18).

@@ -39,6 +39,7 @@
 #   CHECKPOINT: set to run scripts/gpu_checkpoint.sh after it (its files staged in /root/stage: see that script),
 #   ENGINES: set to run scripts/gpu_engines.sh all at the end (vLLM and unsloth, staged meanwhile: issue 16) with the
 #   best SFT run's first extracted LoRA,
+#   NUM_PROBLEMS: every entry's --num_train_problems (and its name's nNk) set to this,
 #   FIT_MAX [60000] most problems a fitted run (FIT in ABLATION) takes, PART_MB [12] the parts adapters travel in, WAIT_S [540]
 set -euo pipefail
 
@@ -93,7 +94,7 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # targets are ~23 % longer than the recap's: ~11.5 min on an H100).
 # Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=13 (docs/training.md, session 18).
 ABLATION=(
-  "sft-lora-dp-s18-n20k-g3|$SFT_LORA|--init_adapter FROM --think_format dp --generator_seed 3 --num_train_problems 20000"
+  "sft-lora-dp-n20k-g3|$SFT_LORA|--init_adapter FROM --think_format dp --generator_seed 3 --num_train_problems 20000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -299,6 +300,11 @@ PY
     IFS='|' read -r name recipe flags extra <<<"$entry"
     flags=${flags//--model_name_or_path FROM/--model_name_or_path $WORK/start-full}
     flags=${flags//--init_adapter FROM/--init_adapter $WORK/start-lora}
+    # NUM_PROBLEMS: the entry's problem count, and the nNk of its name, sized to the device time the session has left
+    if [ -n "${NUM_PROBLEMS:-}" ] && [[ $flags =~ --num_train_problems\ [0-9]+ ]]; then
+      flags=${flags/${BASH_REMATCH[0]}/--num_train_problems $NUM_PROBLEMS}
+      [[ $name =~ -n[0-9]+k ]] && name=${name/${BASH_REMATCH[0]}/-n$((NUM_PROBLEMS / 1000))k}
+    fi
     [[ -z "${ONLY:-}" || " $ONLY " == *" $name "* ]] || continue
     local fallback="--per_device_train_batch_size 8 --gradient_accumulation_steps 4 --num_train_problems 20000 ${extra:-}"
     local fb_name="${name/FIT/n20k}-fb"  # the fallback's name says what it ran

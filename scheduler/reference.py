@@ -1,4 +1,4 @@
-"""The reference answer for a problem: a ``<think>`` in one of seven formats and an optimal schedule (the solver's,
+"""The reference answer for a problem: a ``<think>`` in one of eight formats and an optimal schedule (the solver's,
 or the one the format computes).
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
@@ -36,6 +36,11 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   where the model reads it back; the walk from event 1 (a take jumps to its ``next``) gives the schedule, which
   cannot overlap because every jump lands at or after the taken event's end. Its schedule is the walk's, an optimum
   that on ties may differ from the solver's (``dp_solution``).
+- ``dpcheck``: ``dp`` with each ``next`` found by writing the later events' starts one by one against the line's
+  end (``11. ends 10:34; 12 at 09:40 no, 13 at 16:07 yes; take …``). Aimed at what the ``dp`` model got wrong on hard
+  (docs/training.md, session 21): 24 of its 100 answers overlapped, 20 of them after a wrong ``next``, most often the
+  event one before the right one, starting a few minutes before the end. Each comparison is then of two times on
+  the same line.
 """
 
 from __future__ import annotations
@@ -180,8 +185,18 @@ def dp_solution(problem: Problem) -> Solution:
     return Solution(events=tuple(table.events[i] for i in _walk(table) if table.take[i]), score=table.best[0])
 
 
-def reasoning_dp(problem: Problem, best: Solution) -> str:
-    """The events numbered in start order, each one's best total from it on (last first), the walk, the schedule."""
+def _next_search(table: DPTable, i: int) -> str:
+    """The ``dpcheck`` search for event ``i``'s ``next``: each later event's start against its end, up to the first
+    that starts at or after it (``13 at 16:07 yes``), or ``none``."""
+    n, j = len(table.events), table.nxt[i]
+    checks = [f"{k + 1} at {table.events[k].start_hhmm} no" for k in range(i + 1, j)]
+    checks.append("none" if j == n else f"{j + 1} at {table.events[j].start_hhmm} yes")
+    return ", ".join(checks)
+
+
+def reasoning_dp(problem: Problem, best: Solution, checked: bool = False) -> str:
+    """The events numbered in start order, each one's best total from it on (last first), the walk, the schedule.
+    ``checked`` (the ``dpcheck`` format) finds each ``next`` by writing the later events' starts one by one."""
     table = dp_table(problem)
     n = len(table.events)
     lines = ["Events by start:"]
@@ -190,9 +205,9 @@ def reasoning_dp(problem: Problem, best: Solution) -> str:
     lines.append("Best from each event, last first:")
     for i in range(n - 1, -1, -1):
         ev, j = table.events[i], table.nxt[i]
-        after = "none" if j == n else str(j + 1)
         choice = "take" if table.take[i] else "skip"
-        lines.append(f"{i + 1}. ends {ev.end_hhmm}, next {after}: take {problem.value(ev)} + {table.best[j]} = "
+        found = f"; {_next_search(table, i)};" if checked else f", next {'none' if j == n else j + 1}:"
+        lines.append(f"{i + 1}. ends {ev.end_hhmm}{found} take {problem.value(ev)} + {table.best[j]} = "
                      f"{problem.value(ev) + table.best[j]}, skip {table.best[i + 1]}: {choice} {table.best[i]}.")
     steps = []
     for i in _walk(table):
@@ -208,6 +223,11 @@ def reasoning_dp(problem: Problem, best: Solution) -> str:
     return "\n".join(lines)
 
 
+def reasoning_dpcheck(problem: Problem, best: Solution) -> str:
+    """``dp`` with each ``next`` found by an explicit search (``_next_search``)."""
+    return reasoning_dp(problem, best, checked=True)
+
+
 THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "v2": reasoning_v2,
     "short": reasoning_short,
@@ -216,10 +236,11 @@ THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "running": reasoning_running,
     "numbered": reasoning_numbered,
     "dp": reasoning_dp,
+    "dpcheck": reasoning_dpcheck,
 }
 
 # The optimum a format's think arrives at: the solver's, except where the format computes its own.
-_SOLUTIONS: dict[str, Callable[[Problem], Solution]] = {"dp": dp_solution}
+_SOLUTIONS: dict[str, Callable[[Problem], Solution]] = {"dp": dp_solution, "dpcheck": dp_solution}
 
 
 def _solution(problem: Problem, think: str) -> Solution:

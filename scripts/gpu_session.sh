@@ -92,9 +92,13 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # after counting what the shipped model gets wrong on hard (47 of its 73 suboptimal answers first keep an event that the optimum drops for a
 # set starting later): the dp think (scheduler/reference.py), the shipped LoRA trained on it, 20,000 problems (its
 # targets are ~23 % longer than the recap's: ~11.5 min on an H100).
-# Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=13 (docs/training.md, session 18).
+# Session 21 ran it at 25,000 problems ("sft-lora-dp-n25k-g3", 782 steps in 15 min on an H100): test 98.92, names
+# 95.68, sampled 97.96, but hard 69.17 (24 overlaps, 20 of them after a wrong "next"). The entry below is the same
+# run with one change, the dpcheck think (each next found by writing the later starts against the end: ~6 % longer
+# SFT examples, ~16 min on an H100 at 25,000 problems; docs/training.md, session 21).
+# Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=18 NUM_PROBLEMS=N (sized to the budget).
 ABLATION=(
-  "sft-lora-dp-n20k-g3|$SFT_LORA|--init_adapter FROM --think_format dp --generator_seed 3 --num_train_problems 20000"
+  "sft-lora-dpcheck-n25k-g3|$SFT_LORA|--init_adapter FROM --think_format dpcheck --generator_seed 3 --num_train_problems 25000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).

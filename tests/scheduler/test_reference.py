@@ -90,15 +90,18 @@ def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_sca
         assert kept == [ev.name for ev in best.events]
 
 
-def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and_walks_it_to_an_optimum():
+@pytest.mark.parametrize("think", ["dp", "dpcheck"])
+def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and_walks_it_to_an_optimum(think):
     """Read back as the model would, from the think alone: every number comes from the event list or a line written
-    before it, the walk follows the lines' choices, and the schedule is what the walk takes."""
+    before it, the walk follows the lines' choices, and the schedule is what the walk takes. ``dpcheck`` finds each
+    ``next`` by writing the later events' starts, each against the line's end, up to the first at or after it."""
     head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
-    step = re.compile(r"^(\d+)\. ends (\d\d:\d\d), next (\d+|none): "
+    found = r", next (\d+|none):" if think == "dp" else r"; ((?:\d+ at \d\d:\d\d no, )*(?:\d+ at \d\d:\d\d yes|none));"
+    step = re.compile(rf"^(\d+)\. ends (\d\d:\d\d){found} "
                       r"take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
     for row in ROWS:
         problem = Problem.from_row(row)
-        lines = reasoning(problem, "dp").splitlines()
+        lines = reasoning(problem, think).splitlines()
         n = len(problem.events)
         assert lines[0] == "Events by start:" and lines[n + 1] == "Best from each event, last first:"
         events = [head.match(text).groups() for text in lines[1:n + 1]]
@@ -110,7 +113,12 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
             i, end, nxt, value, after, total, skip, pick, result = step.match(text).groups()
             assert int(i) == number and end == events[number - 1][3] and int(value) == int(events[number - 1][4])
             later = [k for k in range(number + 1, n + 1) if events[k - 1][2] >= end]
-            assert nxt == (str(later[0]) if later else "none")
+            if think == "dp":
+                assert nxt == (str(later[0]) if later else "none")
+            else:
+                stop = later[0] if later else n + 1
+                checks = [f"{k} at {events[k - 1][2]} no" for k in range(number + 1, stop)]
+                assert nxt == ", ".join(checks + [f"{stop} at {events[stop - 1][2]} yes" if later else "none"])
             assert int(after) == best[later[0] if later else n + 1] and int(total) == int(value) + int(after)
             assert int(skip) == best[number + 1]
             assert pick == ("take" if int(total) >= int(skip) else "skip") and int(result) == max(int(total), int(skip))
@@ -127,13 +135,14 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
         assert lines[-1] == f"Total: {best[1]}." and best[1] == solve(problem).score
 
 
-def test_dp_schedule_is_its_walk_an_optimum_that_on_ties_may_differ_from_the_solvers():
+@pytest.mark.parametrize("think", ["dp", "dpcheck"])
+def test_dp_schedule_is_its_walk_an_optimum_that_on_ties_may_differ_from_the_solvers(think):
     differ = 0
     for row in ROWS:
         problem = Problem.from_row(row)
         mine, solver = dp_solution(problem), solve(problem)
         assert mine.score == solver.score
-        assert reference_answer(problem, "dp").endswith(render_schedule(mine.events))
+        assert reference_answer(problem, think).endswith(render_schedule(mine.events))
         differ += mine.events != solver.events
     assert differ > 0  # ties are common (durations in steps of 15 minutes, weights of 2): the rule is the format's own
 
@@ -149,5 +158,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp, dpcheck"):
         reference_answer(problem, "long")

@@ -1,0 +1,186 @@
+"""Where a ``dp`` or ``dpcheck`` think first goes wrong: each answer's think read back line by line, every step checked
+against the problem and the lines the model wrote above it.
+
+    python -m eval.dp_steps sft-lora-dp-n25k-g3-hard-greedy
+    python -m eval.dp_steps RUN --json
+
+The steps, in the order the think writes them (``scheduler/reference.py`` describes the formats):
+``events`` the numbered list is not the problem's events in start order; ``next`` a line's ``next`` is not the first
+listed event starting at or after its end (with ``dpcheck``: ``copied start``, a checked start that is not that
+event's, and ``comparison``, a yes/no that the two times contradict, come first when they are the cause);
+``lookup`` a value, a best-from or a skip figure that is not the one written above; ``sum``; ``choice`` the larger
+not kept; ``walk`` a jump that is not its line's; ``schedule`` the think's schedule or the ``<schedule>`` answer not
+the walk's takes; ``unreadable`` a line the format does not have (a cut answer). Each answer counts once, at its
+first wrong step, beside its verdict: which step to make easier is what decides the next think
+(docs/training.md, session 21).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from eval.compare import run_answers
+from scheduler import Problem, SchedulerError, parse_completion, score_completion
+from scheduler.events import format_time, parse_time
+
+STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choice", "walk", "schedule", "unreadable")
+
+_HEAD = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
+_LINE = re.compile(r"^(\d+)\. ends (\d\d:\d\d)(?:, next (\d+|none):|; (.*?);) "
+                   r"take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
+_CHECK = re.compile(r"^(\d+) at (\d\d:\d\d) (yes|no)$")
+_WALK = re.compile(r"^(\d+) (?:take -> (\d+|end)|skip)$")
+
+
+class _Wrong(Exception):
+    def __init__(self, step: str, detail: str, **extra: object):
+        super().__init__(detail)
+        self.step, self.detail, self.extra = step, detail, extra
+
+
+def _minutes(hhmm: str) -> int:
+    try:
+        return parse_time(hhmm, past_midnight=True)
+    except SchedulerError as err:
+        raise _Wrong("unreadable", str(err)) from None
+
+
+def _search(text: str, number: int, end: str, listed: list[tuple]) -> int:
+    """The ``next`` a dpcheck search arrives at (``len(listed) + 1`` for none), each check read against the list."""
+    checks = text.split(", ")
+    for offset, check in enumerate(checks):
+        if check == "none" and offset == len(checks) - 1:
+            return len(listed) + 1
+        match = _CHECK.match(check)
+        if not match:
+            raise _Wrong("unreadable", f"check {check!r}")
+        k, start, answer = int(match[1]), match[2], match[3]
+        if k != number + 1 + offset or k > len(listed):
+            raise _Wrong("next", f"line {number} checks {k} out of order")
+        if start != listed[k - 1][2]:
+            raise _Wrong("copied start", f"line {number} checks {k} at {start}, listed at {listed[k - 1][2]}")
+        if (answer == "yes") != (_minutes(start) >= _minutes(end)):
+            raise _Wrong("comparison", f"line {number}: {start} {answer} against end {end}",
+                         gap=_minutes(start) - _minutes(end))
+        if answer == "yes":
+            if offset != len(checks) - 1:
+                raise _Wrong("unreadable", f"line {number} checks past its yes")
+            return k
+    raise _Wrong("unreadable", f"line {number}: a search with no end")
+
+
+def first_wrong(problem: Problem, completion: str) -> _Wrong | None:
+    """The first step of the think in ``completion`` that the problem or the lines above it contradict."""
+    think = completion.split("<think>", 1)[-1].split("</think>", 1)[0].strip().splitlines()
+    events = sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
+    n = len(events)
+    try:
+        if len(think) < 2 * n + 4 or think[0] != "Events by start:":
+            raise _Wrong("unreadable", "too few lines or no event list")
+        listed = []
+        for i, text in enumerate(think[1:n + 1]):
+            match = _HEAD.match(text)
+            ev = events[i]
+            if not match or (int(match[1]), match[2], match[3], match[4], int(match[5])) != (
+                    i + 1, ev.name, format_time(ev.start), format_time(ev.end), problem.value(ev)):
+                raise _Wrong("events", f"event line {i + 1}: {text!r}")
+            listed.append(match.groups())
+        best, choice = {n + 1: 0}, {}
+        for number, text in zip(range(n, 0, -1), think[n + 2:2 * n + 2]):
+            match = _LINE.match(text)
+            if not match or int(match[1]) != number:
+                raise _Wrong("unreadable", f"programme line {text!r}")
+            end = match[2]
+            if end != listed[number - 1][3]:
+                raise _Wrong("lookup", f"line {number} ends {end}, listed {listed[number - 1][3]}")
+            right = next((k for k in range(number + 1, n + 1) if _minutes(listed[k - 1][2]) >= _minutes(end)), n + 1)
+            if match[4] is not None:
+                said = _search(match[4], number, end, listed)
+            else:
+                said = n + 1 if match[3] == "none" else int(match[3])
+            if said != right:
+                gap = _minutes(listed[said - 1][2]) - _minutes(end) if said <= n else None
+                raise _Wrong("next", f"line {number}: next {said}, not {right}", early=said < right, gap=gap)
+            value, after, total, skip, pick, result = (int(match[5]), int(match[6]), int(match[7]), int(match[8]),
+                                                       match[9], int(match[10]))
+            if value != int(listed[number - 1][4]) or after != best[said] or skip != best[number + 1]:
+                raise _Wrong("lookup", f"line {number}: take {value} + {after}, skip {skip}")
+            if total != value + after:
+                raise _Wrong("sum", f"line {number}: {value} + {after} = {total}")
+            if pick != ("take" if total >= skip else "skip") or result != max(total, skip):
+                raise _Wrong("choice", f"line {number}: {pick} {result} of {total} and {skip}")
+            best[number], choice[number] = result, (pick, said)
+        walk_line = think[2 * n + 2]
+        if not walk_line.startswith("Walk: ") or not walk_line.endswith("."):
+            raise _Wrong("unreadable", f"walk {walk_line!r}")
+        k, taken = 1, []
+        for item in walk_line[len("Walk: "):-1].split(", "):
+            match = _WALK.match(item)
+            if not match:
+                raise _Wrong("unreadable", f"walk step {item!r}")
+            pick, said = choice.get(int(match[1]), (None, None))
+            written = "take" if match[2] else "skip"
+            jump = n + 1 if match[2] == "end" else int(match[2] or 0)
+            if int(match[1]) != k or written != pick or (written == "take" and jump != said):
+                raise _Wrong("walk", f"walk step {item!r} (line {k}: {pick} -> {said})")
+            taken += [k] if written == "take" else []
+            k = said if written == "take" else k + 1
+        if k <= n:
+            raise _Wrong("walk", f"the walk stops at {k} of {n}")
+        names = [listed[k - 1][1] for k in taken]
+        if [name for name, _, _ in parse_completion(completion).events] != names:
+            raise _Wrong("schedule", "the <schedule> is not the walk's takes")
+    except _Wrong as wrong:
+        return wrong
+    return None
+
+
+def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
+    """Each answer of ``run`` with its verdict and the first wrong step of its think (None: every step right)."""
+    path, split, rows, records = run_answers(run, results_dir)
+    answers = []
+    for index, sample, completion in records:
+        problem = Problem.from_row(rows[index])
+        verdict = score_completion(completion, problem)
+        wrong = first_wrong(problem, completion)
+        answers.append({"index": index, "sample": sample,
+                        "verdict": verdict.verdict,
+                        "score": verdict.score, "step": wrong.step if wrong else None,
+                        "detail": wrong.detail if wrong else None, **(wrong.extra if wrong else {})})
+    table = Counter((a["verdict"], a["step"] or "none") for a in answers)
+    nexts = [a for a in answers if a["step"] in ("next", "comparison")]
+    return {"run": path.name, "split": split, "answers": len(answers),
+            "by_verdict_and_step": {f"{v} / {s}": c for (v, s), c in sorted(table.items())},
+            "next_too_early": sum(1 for a in nexts if a.get("early")),
+            "next_within_15_min": sum(1 for a in nexts if a.get("gap") is not None and abs(a["gap"]) <= 15),
+            "details": answers}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", help="a results/ folder or its name (a dp or dpcheck model's run)")
+    parser.add_argument("--results_dir", default="results")
+    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    args = parser.parse_args(argv)
+    try:
+        report = dp_steps(args.run, args.results_dir)
+    except SchedulerError as err:
+        parser.exit(2, f"eval.dp_steps: {err}\n")
+    if args.json:
+        print(json.dumps(report, indent=1, ensure_ascii=False))
+        return report
+    print(f"{report['run']} ({report['split']}): {report['answers']} answers, by verdict / first wrong step")
+    for key, count in report["by_verdict_and_step"].items():
+        print(f"  {key}: {count}")
+    wrong_next = sum(1 for a in report["details"] if a["step"] in ("next", "comparison"))
+    print(f"a wrong next first: {wrong_next} answers; {report['next_too_early']} of them land on an earlier event "
+          f"(an overlap), {report['next_within_15_min']} on a start within 15 minutes of the end")
+    return report
+
+
+if __name__ == "__main__":
+    main()

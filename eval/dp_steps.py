@@ -1,4 +1,4 @@
-"""Where a ``dp`` or ``dpcheck`` think first goes wrong: each answer's think read back line by line, every step checked
+"""Where a ``dp``, ``dpcheck`` or ``dplocal`` think first goes wrong: each answer's think read back line by line, every step checked
 against the problem and the lines the model wrote above it.
 
     python -m eval.dp_steps sft-lora-dp-n25k-g3-hard-greedy
@@ -8,7 +8,7 @@ The steps, in the order the think writes them (``scheduler/reference.py`` descri
 ``events`` the numbered list is not the problem's events in start order; ``next`` a line's ``next`` is not the first
 listed event starting at or after its end (with ``dpcheck``: ``copied start``, a checked start that is not that
 event's, and ``comparison``, a yes/no that the two times contradict, come first when they are the cause);
-``lookup`` a value, a best-from or a skip figure that is not the one written above; ``sum``; ``choice`` the larger
+``lookup`` an end, a value, a best-from or a skip figure that is not the one written above; ``sum``; ``choice`` the larger
 not kept; ``walk`` a jump that is not its line's; ``schedule`` the think's schedule or the ``<schedule>`` answer not
 the walk's takes; ``unreadable`` a line the format does not have (a cut answer). Each answer counts once, at its
 first wrong step, beside its verdict: which step to make easier is what decides the next think
@@ -25,14 +25,20 @@ from pathlib import Path
 
 from eval.compare import run_answers
 from scheduler import Problem, SchedulerError, parse_completion, score_completion
-from scheduler.events import format_time, parse_time
+from scheduler.events import PRIORITY_WEIGHT, format_time, parse_time
 
 STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choice", "walk", "schedule", "unreadable")
 
-_HEAD = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
-_LINE = re.compile(r"^(\d+)\. ends (\d\d:\d\d)(?:, next (\d+|none):|; (.*?);) "
-                   r"take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
-_CHECK = re.compile(r"^(\d+) at (\d\d:\d\d) (yes|no)$")
+# an event line: its value (dp, dpcheck) or a priority mark (dplocal)
+_HEAD = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d)(?:, (?:\d+x\d+=)?(\d+)|(, priority))?\)$")
+_TAIL = r" take (?P<value>\d+) \+ (?P<after>\d+) = (?P<total>\d+), skip (?P<skip>\d+): (?P<pick>take|skip) (?P<result>\d+)\.$"
+_LINES = (  # a programme line of each format
+    re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d), next (?P<next>\d+|none):" + _TAIL),
+    re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d); (?P<search>.*?);" + _TAIL),
+    re.compile(r"^(?P<number>\d+)\. (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d), (?:\d+x\d+=)?(?P<own>\d+); "
+               r"(?P<search>.*?);" + _TAIL),
+)
+_CHECK = re.compile(r"^(\d+)(?: at)? (\d\d:\d\d) (yes|no)$")
 _WALK = re.compile(r"^(\d+) (?:take -> (\d+|end)|skip)$")
 
 
@@ -85,28 +91,33 @@ def first_wrong(problem: Problem, completion: str) -> _Wrong | None:
         for i, text in enumerate(think[1:n + 1]):
             match = _HEAD.match(text)
             ev = events[i]
-            if not match or (int(match[1]), match[2], match[3], match[4], int(match[5])) != (
-                    i + 1, ev.name, format_time(ev.start), format_time(ev.end), problem.value(ev)):
+            worth = (int(match[5]) == problem.value(ev) if match[5] else
+                     bool(match[6]) == (problem.weight(ev.name) == PRIORITY_WEIGHT)) if match else False
+            if not match or not worth or (int(match[1]), match[2], match[3], match[4]) != (
+                    i + 1, ev.name, format_time(ev.start), format_time(ev.end)):
                 raise _Wrong("events", f"event line {i + 1}: {text!r}")
-            listed.append(match.groups())
+            listed.append((match[1], match[2], match[3], match[4], str(problem.value(ev))))
         best, choice = {n + 1: 0}, {}
         for number, text in zip(range(n, 0, -1), think[n + 2:2 * n + 2]):
-            match = _LINE.match(text)
-            if not match or int(match[1]) != number:
+            match = next((m for m in map(lambda line: line.match(text), _LINES) if m), None)
+            if not match or int(match["number"]) != number:
                 raise _Wrong("unreadable", f"programme line {text!r}")
-            end = match[2]
-            if end != listed[number - 1][3]:
-                raise _Wrong("lookup", f"line {number} ends {end}, listed {listed[number - 1][3]}")
+            fields, end = match.groupdict(), match["end"]
+            if end != listed[number - 1][3] or fields.get("start", listed[number - 1][2]) != listed[number - 1][2]:
+                raise _Wrong("lookup", f"line {number} at {fields.get('start')}-{end}, listed "
+                                       f"{listed[number - 1][2]}-{listed[number - 1][3]}")
+            if fields.get("own") is not None and int(fields["own"]) != int(listed[number - 1][4]):
+                raise _Wrong("lookup", f"line {number}: value {fields['own']}, not {listed[number - 1][4]}")
             right = next((k for k in range(number + 1, n + 1) if _minutes(listed[k - 1][2]) >= _minutes(end)), n + 1)
-            if match[4] is not None:
-                said = _search(match[4], number, end, listed)
+            if fields.get("search") is not None:
+                said = _search(fields["search"], number, end, listed)
             else:
-                said = n + 1 if match[3] == "none" else int(match[3])
+                said = n + 1 if match["next"] == "none" else int(match["next"])
             if said != right:
                 gap = _minutes(listed[said - 1][2]) - _minutes(end) if said <= n else None
                 raise _Wrong("next", f"line {number}: next {said}, not {right}", early=said < right, gap=gap)
-            value, after, total, skip, pick, result = (int(match[5]), int(match[6]), int(match[7]), int(match[8]),
-                                                       match[9], int(match[10]))
+            value, after, total, skip, result = (int(match[key]) for key in ("value", "after", "total", "skip", "result"))
+            pick = match["pick"]
             if value != int(listed[number - 1][4]) or after != best[said] or skip != best[number + 1]:
                 raise _Wrong("lookup", f"line {number}: take {value} + {after}, skip {skip}")
             if total != value + after:
@@ -162,7 +173,7 @@ def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", help="a results/ folder or its name (a dp or dpcheck model's run)")
+    parser.add_argument("run", help="a results/ folder or its name (a dp, dpcheck or dplocal model's run)")
     parser.add_argument("--results_dir", default="results")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)

@@ -1,4 +1,4 @@
-"""The reference answer for a problem: a ``<think>`` in one of eight formats and an optimal schedule (the solver's,
+"""The reference answer for a problem: a ``<think>`` in one of nine formats and an optimal schedule (the solver's,
 or the one the format computes).
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
@@ -41,6 +41,12 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   (docs/training.md, session 21): 24 of its 100 answers overlapped, 20 of them after a wrong ``next``, most often the
   event one before the right one, starting a few minutes before the end. Each comparison is then of two times on
   the same line.
+- ``dplocal``: ``dpcheck`` whose programme lines are led by their event's times and value
+  (``11. 09:04-10:34, 90; 12 09:40 no, 13 16:07 yes; take 90 + 180 = 270, skip 210: take 270.``; the event list
+  keeps names, times and a ``priority`` mark). Every wrong step of the ``dp`` model and of a short ``dpcheck`` pilot
+  on hard was a lookup by number across the think (an end, a start, a best-from, a walk step; session 21). Here a
+  line's search reads the starts of the lines just above it (events ``i+1, i+2, …`` are the lines written last), and
+  its skip figure and the best it adds end those lines: only the event list and the walk are read by number.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Callable
 
-from scheduler.events import Event, Problem, format_time, overlaps
+from scheduler.events import PRIORITY_WEIGHT, Event, Problem, format_time, overlaps
 from scheduler.solver import Solution, solve
 
 # The shipped model's format (the ablation in docs/training.md): the solver lane and the CPU demo's drafts use it.
@@ -61,8 +67,8 @@ def _start_order(problem: Problem) -> list[Event]:
 
 
 def _value_text(problem: Problem, ev: Event) -> str:
-    if problem.weight(ev.name) == 2:
-        return f"2x{ev.duration}={problem.value(ev)}"
+    if problem.weight(ev.name) == PRIORITY_WEIGHT:
+        return f"{PRIORITY_WEIGHT}x{ev.duration}={problem.value(ev)}"
     return str(ev.duration)
 
 
@@ -185,30 +191,47 @@ def dp_solution(problem: Problem) -> Solution:
     return Solution(events=tuple(table.events[i] for i in _walk(table) if table.take[i]), score=table.best[0])
 
 
-def _next_search(table: DPTable, i: int) -> str:
-    """The ``dpcheck`` search for event ``i``'s ``next``: each later event's start against its end, up to the first
-    that starts at or after it (``13 at 16:07 yes``), or ``none``."""
+def _next_search(table: DPTable, i: int, at: str = " at ") -> str:
+    """The search for event ``i``'s ``next`` (``dpcheck``, ``dplocal``): each later event's start against its end,
+    up to the first that starts at or after it (``13 at 16:07 yes``), or ``none``."""
     n, j = len(table.events), table.nxt[i]
-    checks = [f"{k + 1} at {table.events[k].start_hhmm} no" for k in range(i + 1, j)]
-    checks.append("none" if j == n else f"{j + 1} at {table.events[j].start_hhmm} yes")
+    checks = [f"{k + 1}{at}{table.events[k].start_hhmm} no" for k in range(i + 1, j)]
+    checks.append("none" if j == n else f"{j + 1}{at}{table.events[j].start_hhmm} yes")
     return ", ".join(checks)
 
 
-def reasoning_dp(problem: Problem, best: Solution, checked: bool = False) -> str:
+def _programme_line(problem: Problem, table: DPTable, i: int, style: str) -> str:
+    """Event ``i``'s line of the programme: how ``next`` is found depends on the format (``dp``: named;
+    ``dpcheck``: searched, each start copied from the event list; ``dplocal``: searched, each line led by its event's
+    times and value, so that the starts a search reads, the best it adds and the skip figure are all on the lines
+    just above it)."""
+    ev, j, n = table.events[i], table.nxt[i], len(table.events)
+    value = problem.value(ev)
+    if style == "dp":
+        head = f"{i + 1}. ends {ev.end_hhmm}, next {'none' if j == n else j + 1}:"
+    elif style == "dpcheck":
+        head = f"{i + 1}. ends {ev.end_hhmm}; {_next_search(table, i)};"
+    else:
+        head = f"{i + 1}. {ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)}; {_next_search(table, i, ' ')};"
+    choice = "take" if table.take[i] else "skip"
+    return (f"{head} take {value} + {table.best[j]} = {value + table.best[j]}, skip {table.best[i + 1]}: "
+            f"{choice} {table.best[i]}.")
+
+
+def reasoning_dp(problem: Problem, best: Solution, style: str = "dp") -> str:
     """The events numbered in start order, each one's best total from it on (last first), the walk, the schedule.
-    ``checked`` (the ``dpcheck`` format) finds each ``next`` by writing the later events' starts one by one."""
+    ``style`` is the format (``dp``, ``dpcheck`` or ``dplocal``): how each programme line finds its ``next``."""
     table = dp_table(problem)
     n = len(table.events)
     lines = ["Events by start:"]
-    lines += [f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)})"
-              for i, ev in enumerate(table.events)]
+    if style == "dplocal":  # the values are worked out on the programme lines, beside the times they come from
+        lines += [f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}{', priority' if problem.weight(ev.name) == PRIORITY_WEIGHT else ''})"
+                  for i, ev in enumerate(table.events)]
+    else:
+        lines += [f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)})"
+                  for i, ev in enumerate(table.events)]
     lines.append("Best from each event, last first:")
-    for i in range(n - 1, -1, -1):
-        ev, j = table.events[i], table.nxt[i]
-        choice = "take" if table.take[i] else "skip"
-        found = f"; {_next_search(table, i)};" if checked else f", next {'none' if j == n else j + 1}:"
-        lines.append(f"{i + 1}. ends {ev.end_hhmm}{found} take {problem.value(ev)} + {table.best[j]} = "
-                     f"{problem.value(ev) + table.best[j]}, skip {table.best[i + 1]}: {choice} {table.best[i]}.")
+    lines += [_programme_line(problem, table, i, style) for i in range(n - 1, -1, -1)]
     steps = []
     for i in _walk(table):
         if table.take[i]:
@@ -225,7 +248,12 @@ def reasoning_dp(problem: Problem, best: Solution, checked: bool = False) -> str
 
 def reasoning_dpcheck(problem: Problem, best: Solution) -> str:
     """``dp`` with each ``next`` found by an explicit search (``_next_search``)."""
-    return reasoning_dp(problem, best, checked=True)
+    return reasoning_dp(problem, best, style="dpcheck")
+
+
+def reasoning_dplocal(problem: Problem, best: Solution) -> str:
+    """``dpcheck`` whose programme lines carry their own times and value, so every search reads the lines above."""
+    return reasoning_dp(problem, best, style="dplocal")
 
 
 THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
@@ -237,10 +265,11 @@ THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "numbered": reasoning_numbered,
     "dp": reasoning_dp,
     "dpcheck": reasoning_dpcheck,
+    "dplocal": reasoning_dplocal,
 }
 
 # The optimum a format's think arrives at: the solver's, except where the format computes its own.
-_SOLUTIONS: dict[str, Callable[[Problem], Solution]] = {"dp": dp_solution, "dpcheck": dp_solution}
+_SOLUTIONS: dict[str, Callable[[Problem], Solution]] = {"dp": dp_solution, "dpcheck": dp_solution, "dplocal": dp_solution}
 
 
 def _solution(problem: Problem, think: str) -> Solution:

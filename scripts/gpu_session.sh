@@ -93,12 +93,17 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # set starting later): the dp think (scheduler/reference.py), the shipped LoRA trained on it, 20,000 problems (its
 # targets are ~23 % longer than the recap's: ~11.5 min on an H100).
 # Session 21 ran it at 25,000 problems ("sft-lora-dp-n25k-g3", 782 steps in 15 min on an H100): test 98.92, names
-# 95.68, sampled 97.96, but hard 69.17 (24 overlaps, 20 of them after a wrong "next"). The entry below is the same
-# run with one change, the dpcheck think (each next found by writing the later starts against the end: ~6 % longer
-# SFT examples, ~16 min on an H100 at 25,000 problems; docs/training.md, session 21).
-# Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=18 NUM_PROBLEMS=N (sized to the budget).
+# 95.68, sampled 97.96, but hard 69.17 (24 overlaps). eval.dp_steps: nearly every first wrong step is a lookup by number
+# across the think (a next, a walk step, an end, a best-from); a 3-minute pilot of the dpcheck think from it made the
+# search's own copies go wrong instead (docs/training.md, session 21). The entry below is session 21's run with one
+# change, the dplocal think: each programme line led by its event's times and value, so that its search reads the
+# starts of the lines just above it (~11 % longer SFT examples at hard sizes than dp: ~16.5 min on an H100 at 25,000
+# problems). Its longest hard answers pass 2,048 tokens (reference: 95th percentile 2,071, longest 2,112), so its
+# evaluations take 2,560 new tokens (EVAL_ARGS); no recap or dp answer came near 2,048.
+# Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=18 NUM_PROBLEMS=N
+# EVAL_ARGS="--batch_size 100 --max_new_tokens 2560" (N sized to the budget left at the first call).
 ABLATION=(
-  "sft-lora-dpcheck-n25k-g3|$SFT_LORA|--init_adapter FROM --think_format dpcheck --generator_seed 3 --num_train_problems 25000"
+  "sft-lora-dplocal-n25k-g3|$SFT_LORA|--init_adapter FROM --think_format dplocal --generator_seed 3 --num_train_problems 25000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).

@@ -20,7 +20,7 @@ def bend(answer: str, pattern: str, replace) -> str:
     return bent
 
 
-@pytest.mark.parametrize("think", ["dp", "dpcheck"])
+@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal"])
 def test_a_reference_answer_has_every_step_right(think):
     for problem in PROBLEMS:
         assert dp_steps.first_wrong(problem, reference_answer(problem, think)) is None
@@ -43,6 +43,20 @@ def test_dpcheck_names_a_copied_start_and_a_wrong_comparison():
     assert dp_steps.first_wrong(problem, copied).step == "copied start"
     flipped = bend(answer, r"(\d+ at \d\d:\d\d) no, .*?;", r"\g<1> yes;")
     assert dp_steps.first_wrong(problem, flipped).step == "comparison"
+
+
+def test_dplocal_names_a_line_head_and_a_start_copied_wrong():
+    problem = PROBLEMS[0]
+    answer = reference_answer(problem, "dplocal")
+    head = bend(answer, r"^(\d+\. \d\d:\d\d-\d\d:\d\d, )(\d+);", lambda m: f"{m[1]}{int(m[2]) + 1};")
+    assert dp_steps.first_wrong(problem, head).step == "lookup"
+    problem = next(p for p in PROBLEMS if " no, " in reference_answer(p, "dplocal"))
+    copied = bend(reference_answer(problem, "dplocal"), r"(; \d+ )(\d\d):(\d\d)( no, )",
+                  lambda m: f"{m[1]}{m[2]}:{(int(m[3]) + 1) % 60:02d}{m[4]}")
+    assert dp_steps.first_wrong(problem, copied).step == "copied start"
+    marked = bend(reference_answer(problem, "dplocal"), r"^(1\. .+ \(\d\d:\d\d-\d\d:\d\d)(, priority)?\)$",
+                  lambda m: f"{m[1]}{'' if m[2] else ', priority'})")
+    assert dp_steps.first_wrong(problem, marked).step == "events"
 
 
 def test_a_sum_a_choice_a_walk_and_a_schedule_bent_are_each_named():

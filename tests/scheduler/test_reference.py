@@ -90,15 +90,21 @@ def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_sca
         assert kept == [ev.name for ev in best.events]
 
 
-@pytest.mark.parametrize("think", ["dp", "dpcheck"])
+@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal"])
 def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and_walks_it_to_an_optimum(think):
     """Read back as the model would, from the think alone: every number comes from the event list or a line written
     before it, the walk follows the lines' choices, and the schedule is what the walk takes. ``dpcheck`` finds each
-    ``next`` by writing the later events' starts, each against the line's end, up to the first at or after it."""
-    head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
-    found = r", next (\d+|none):" if think == "dp" else r"; ((?:\d+ at \d\d:\d\d no, )*(?:\d+ at \d\d:\d\d yes|none));"
-    step = re.compile(rf"^(\d+)\. ends (\d\d:\d\d){found} "
-                      r"take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
+    ``next`` by writing the later events' starts, each against the line's end, up to the first at or after it;
+    ``dplocal`` does the same with each line led by its event's times and value, the starts it checks being those of
+    the lines just above it."""
+    if think == "dplocal":  # name, times and a priority mark; the value is worked out on the programme line
+        head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d)(, priority)?\)$")
+        found = r"(\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+); ((?:\d+ \d\d:\d\d no, )*(?:\d+ \d\d:\d\d yes|none));"
+    else:
+        head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
+        found = (r"ends (\d\d:\d\d), next (\d+|none):" if think == "dp"
+                 else r"ends (\d\d:\d\d); ((?:\d+ at \d\d:\d\d no, )*(?:\d+ at \d\d:\d\d yes|none));")
+    step = re.compile(rf"^(\d+)\. {found} take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
     for row in ROWS:
         problem = Problem.from_row(row)
         lines = reasoning(problem, think).splitlines()
@@ -107,18 +113,32 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
         events = [head.match(text).groups() for text in lines[1:n + 1]]
         assert [int(e[0]) for e in events] == list(range(1, n + 1))
         assert [e[2] for e in events] == sorted(e[2] for e in events)
+        if think == "dplocal":
+            chronological = sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
+            assert [bool(e[4]) for e in events] == [problem.weight(ev.name) == 2 for ev in chronological]
         best = {n + 1: 0}
         choice = {}
         for text, number in zip(lines[n + 2:2 * n + 2], range(n, 0, -1)):
-            i, end, nxt, value, after, total, skip, pick, result = step.match(text).groups()
-            assert int(i) == number and end == events[number - 1][3] and int(value) == int(events[number - 1][4])
+            groups = step.match(text).groups()
+            if think == "dplocal":
+                i, start, end, own, nxt, value, after, total, skip, pick, result = groups
+                ev = chronological[number - 1]
+                assert (start, end) == events[number - 1][2:4] and int(own) == int(value) == problem.value(ev)
+                # the starts it checks are those the lines just above it lead with
+                above = {int(m[1]): m[2] for m in map(re.compile(r"^(\d+)\. (\d\d:\d\d)-").match,
+                                                      lines[n + 2:n + 2 + (n - number)])}
+                assert all(above[k] == events[k - 1][2] for k in range(number + 1, n + 1))
+            else:
+                i, end, nxt, value, after, total, skip, pick, result = groups
+                assert end == events[number - 1][3] and int(value) == int(events[number - 1][4])
+            assert int(i) == number
             later = [k for k in range(number + 1, n + 1) if events[k - 1][2] >= end]
             if think == "dp":
                 assert nxt == (str(later[0]) if later else "none")
             else:
-                stop = later[0] if later else n + 1
-                checks = [f"{k} at {events[k - 1][2]} no" for k in range(number + 1, stop)]
-                assert nxt == ", ".join(checks + [f"{stop} at {events[stop - 1][2]} yes" if later else "none"])
+                stop, at = (later[0] if later else n + 1), (" " if think == "dplocal" else " at ")
+                checks = [f"{k}{at}{events[k - 1][2]} no" for k in range(number + 1, stop)]
+                assert nxt == ", ".join(checks + [f"{stop}{at}{events[stop - 1][2]} yes" if later else "none"])
             assert int(after) == best[later[0] if later else n + 1] and int(total) == int(value) + int(after)
             assert int(skip) == best[number + 1]
             assert pick == ("take" if int(total) >= int(skip) else "skip") and int(result) == max(int(total), int(skip))
@@ -135,7 +155,7 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
         assert lines[-1] == f"Total: {best[1]}." and best[1] == solve(problem).score
 
 
-@pytest.mark.parametrize("think", ["dp", "dpcheck"])
+@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal"])
 def test_dp_schedule_is_its_walk_an_optimum_that_on_ties_may_differ_from_the_solvers(think):
     differ = 0
     for row in ROWS:
@@ -158,5 +178,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp, dpcheck"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp, dpcheck, dplocal"):
         reference_answer(problem, "long")

@@ -99,7 +99,7 @@ def first_wrong(problem: Problem, completion: str) -> _Wrong | None:
             listed.append((match[1], match[2], match[3], match[4], str(problem.value(ev))))
         best, choice = {n + 1: 0}, {}
         for number, text in zip(range(n, 0, -1), think[n + 2:2 * n + 2]):
-            match = next((m for m in map(lambda line: line.match(text), _LINES) if m), None)
+            match = next((m for m in (line.match(text) for line in _LINES) if m), None)
             if not match or int(match["number"]) != number:
                 raise _Wrong("unreadable", f"programme line {text!r}")
             fields, end = match.groupdict(), match["end"]
@@ -142,8 +142,10 @@ def first_wrong(problem: Problem, completion: str) -> _Wrong | None:
             k = said if written == "take" else k + 1
         if k <= n:
             raise _Wrong("walk", f"the walk stops at {k} of {n}")
-        names = [listed[k - 1][1] for k in taken]
-        if [name for name, _, _ in parse_completion(completion).events] != names:
+        recap = [f"{k}. {listed[k - 1][1]} {listed[k - 1][2]}-{listed[k - 1][3]}" for k in taken]
+        if think[2 * n + 3:2 * n + 4 + len(recap)] != ["Schedule:", *recap]:
+            raise _Wrong("schedule", "the think's schedule is not the walk's takes")
+        if [name for name, _, _ in parse_completion(completion).events] != [listed[k - 1][1] for k in taken]:
             raise _Wrong("schedule", "the <schedule> is not the walk's takes")
     except _Wrong as wrong:
         return wrong

@@ -224,12 +224,12 @@ def reasoning_dp(problem: Problem, best: Solution, style: str = "dp") -> str:
     table = dp_table(problem)
     n = len(table.events)
     lines = ["Events by start:"]
-    if style == "dplocal":  # the values are worked out on the programme lines, beside the times they come from
-        lines += [f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}{', priority' if problem.weight(ev.name) == PRIORITY_WEIGHT else ''})"
-                  for i, ev in enumerate(table.events)]
-    else:
-        lines += [f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)})"
-                  for i, ev in enumerate(table.events)]
+    for i, ev in enumerate(table.events):
+        if style == "dplocal":  # its values are worked out on the programme lines, beside the times they come from
+            worth = ", priority" if problem.weight(ev.name) == PRIORITY_WEIGHT else ""
+        else:
+            worth = f", {_value_text(problem, ev)}"
+        lines.append(f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}{worth})")
     lines.append("Best from each event, last first:")
     lines += [_programme_line(problem, table, i, style) for i in range(n - 1, -1, -1)]
     steps = []

@@ -70,6 +70,8 @@ def test_a_sum_a_choice_a_walk_and_a_schedule_bent_are_each_named():
     assert dp_steps.first_wrong(problem, walked).step == "walk"
     scheduled = answer[:answer.index("<schedule>")] + "<schedule>\n</schedule>"
     assert dp_steps.first_wrong(problem, scheduled).step == "schedule"
+    recapped = bend(answer, r"^Schedule:\n\d+\. ", "Schedule:\n")
+    assert dp_steps.first_wrong(problem, recapped).step == "schedule"
 
 
 @pytest.mark.parametrize("text", ["", "<think>\nEvents by start:\n1. x</think>", "no think at all", "<think>" + "9. " * 50,

@@ -1,155 +1,22 @@
-"""Where a ``dp``, ``dpcheck`` or ``dplocal`` think first goes wrong: each answer's think read back line by line, every step checked
-against the problem and the lines the model wrote above it.
+"""Where the answers of a ``dp``, ``dpcheck`` or ``dplocal`` model first go wrong: each think read back step by step
+(``scheduler.dp_check``, which names the steps), each answer counted once at its first wrong step, beside its verdict.
 
     python -m eval.dp_steps sft-lora-dp-n25k-g3-hard-greedy
     python -m eval.dp_steps RUN --json
 
-The steps, in the order the think writes them (``scheduler/reference.py`` describes the formats):
-``events`` the numbered list is not the problem's events in start order; ``next`` a line's ``next`` is not the first
-listed event starting at or after its end (with ``dpcheck``: ``copied start``, a checked start that is not that
-event's, and ``comparison``, a yes/no that the two times contradict, come first when they are the cause);
-``lookup`` an end, a value, a best-from or a skip figure that is not the one written above; ``sum``; ``choice`` the larger
-not kept; ``walk`` a jump that is not its line's; ``schedule`` the think's schedule or the ``<schedule>`` answer not
-the walk's takes; ``unreadable`` a line the format does not have (a cut answer). Each answer counts once, at its
-first wrong step, beside its verdict: which step to make easier is what decides the next think
-(docs/training.md, session 21).
+Which step goes wrong most is what decides the next think (docs/training.md, session 21).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections import Counter
 from pathlib import Path
 
 from eval.compare import run_answers
-from scheduler import Problem, SchedulerError, parse_completion, score_completion
-from scheduler.events import PRIORITY_WEIGHT, format_time, parse_time
-
-STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choice", "walk", "schedule", "unreadable")
-
-# an event line: its value (dp, dpcheck) or a priority mark (dplocal)
-_HEAD = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d)(?:, (?:\d+x\d+=)?(\d+)|(, priority))?\)$")
-_TAIL = r" take (?P<value>\d+) \+ (?P<after>\d+) = (?P<total>\d+), skip (?P<skip>\d+): (?P<pick>take|skip) (?P<result>\d+)\.$"
-_LINES = (  # a programme line of each format
-    re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d), next (?P<next>\d+|none):" + _TAIL),
-    re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d); (?P<search>.*?);" + _TAIL),
-    re.compile(r"^(?P<number>\d+)\. (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d), (?:\d+x\d+=)?(?P<own>\d+); "
-               r"(?P<search>.*?);" + _TAIL),
-)
-_CHECK = re.compile(r"^(\d+)(?: at)? (\d\d:\d\d) (yes|no)$")
-_WALK = re.compile(r"^(\d+) (?:take -> (\d+|end)|skip)$")
-
-
-class _Wrong(Exception):
-    def __init__(self, step: str, detail: str, **extra: object):
-        super().__init__(detail)
-        self.step, self.detail, self.extra = step, detail, extra
-
-
-def _minutes(hhmm: str) -> int:
-    try:
-        return parse_time(hhmm, past_midnight=True)
-    except SchedulerError as err:
-        raise _Wrong("unreadable", str(err)) from None
-
-
-def _search(text: str, number: int, end: str, listed: list[tuple]) -> int:
-    """The ``next`` a dpcheck search arrives at (``len(listed) + 1`` for none), each check read against the list."""
-    checks = text.split(", ")
-    for offset, check in enumerate(checks):
-        if check == "none" and offset == len(checks) - 1:
-            return len(listed) + 1
-        match = _CHECK.match(check)
-        if not match:
-            raise _Wrong("unreadable", f"check {check!r}")
-        k, start, answer = int(match[1]), match[2], match[3]
-        if k != number + 1 + offset or k > len(listed):
-            raise _Wrong("next", f"line {number} checks {k} out of order")
-        if start != listed[k - 1][2]:
-            raise _Wrong("copied start", f"line {number} checks {k} at {start}, listed at {listed[k - 1][2]}")
-        if (answer == "yes") != (_minutes(start) >= _minutes(end)):
-            raise _Wrong("comparison", f"line {number}: {start} {answer} against end {end}",
-                         gap=_minutes(start) - _minutes(end))
-        if answer == "yes":
-            if offset != len(checks) - 1:
-                raise _Wrong("unreadable", f"line {number} checks past its yes")
-            return k
-    raise _Wrong("unreadable", f"line {number}: a search with no end")
-
-
-def first_wrong(problem: Problem, completion: str) -> _Wrong | None:
-    """The first step of the think in ``completion`` that the problem or the lines above it contradict."""
-    think = completion.split("<think>", 1)[-1].split("</think>", 1)[0].strip().splitlines()
-    events = sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
-    n = len(events)
-    try:
-        if len(think) < 2 * n + 4 or think[0] != "Events by start:":
-            raise _Wrong("unreadable", "too few lines or no event list")
-        listed = []
-        for i, text in enumerate(think[1:n + 1]):
-            match = _HEAD.match(text)
-            ev = events[i]
-            worth = (int(match[5]) == problem.value(ev) if match[5] else
-                     bool(match[6]) == (problem.weight(ev.name) == PRIORITY_WEIGHT)) if match else False
-            if not match or not worth or (int(match[1]), match[2], match[3], match[4]) != (
-                    i + 1, ev.name, format_time(ev.start), format_time(ev.end)):
-                raise _Wrong("events", f"event line {i + 1}: {text!r}")
-            listed.append((match[1], match[2], match[3], match[4], str(problem.value(ev))))
-        best, choice = {n + 1: 0}, {}
-        for number, text in zip(range(n, 0, -1), think[n + 2:2 * n + 2]):
-            match = next((m for m in (line.match(text) for line in _LINES) if m), None)
-            if not match or int(match["number"]) != number:
-                raise _Wrong("unreadable", f"programme line {text!r}")
-            fields, end = match.groupdict(), match["end"]
-            if end != listed[number - 1][3] or fields.get("start", listed[number - 1][2]) != listed[number - 1][2]:
-                raise _Wrong("lookup", f"line {number} at {fields.get('start')}-{end}, listed "
-                                       f"{listed[number - 1][2]}-{listed[number - 1][3]}")
-            if fields.get("own") is not None and int(fields["own"]) != int(listed[number - 1][4]):
-                raise _Wrong("lookup", f"line {number}: value {fields['own']}, not {listed[number - 1][4]}")
-            right = next((k for k in range(number + 1, n + 1) if _minutes(listed[k - 1][2]) >= _minutes(end)), n + 1)
-            if fields.get("search") is not None:
-                said = _search(fields["search"], number, end, listed)
-            else:
-                said = n + 1 if match["next"] == "none" else int(match["next"])
-            if said != right:
-                gap = _minutes(listed[said - 1][2]) - _minutes(end) if said <= n else None
-                raise _Wrong("next", f"line {number}: next {said}, not {right}", early=said < right, gap=gap)
-            value, after, total, skip, result = (int(match[key]) for key in ("value", "after", "total", "skip", "result"))
-            pick = match["pick"]
-            if value != int(listed[number - 1][4]) or after != best[said] or skip != best[number + 1]:
-                raise _Wrong("lookup", f"line {number}: take {value} + {after}, skip {skip}")
-            if total != value + after:
-                raise _Wrong("sum", f"line {number}: {value} + {after} = {total}")
-            if pick != ("take" if total >= skip else "skip") or result != max(total, skip):
-                raise _Wrong("choice", f"line {number}: {pick} {result} of {total} and {skip}")
-            best[number], choice[number] = result, (pick, said)
-        walk_line = think[2 * n + 2]
-        if not walk_line.startswith("Walk: ") or not walk_line.endswith("."):
-            raise _Wrong("unreadable", f"walk {walk_line!r}")
-        k, taken = 1, []
-        for item in walk_line[len("Walk: "):-1].split(", "):
-            match = _WALK.match(item)
-            if not match:
-                raise _Wrong("unreadable", f"walk step {item!r}")
-            pick, said = choice.get(int(match[1]), (None, None))
-            written = "take" if match[2] else "skip"
-            jump = n + 1 if match[2] == "end" else int(match[2] or 0)
-            if int(match[1]) != k or written != pick or (written == "take" and jump != said):
-                raise _Wrong("walk", f"walk step {item!r} (line {k}: {pick} -> {said})")
-            taken += [k] if written == "take" else []
-            k = said if written == "take" else k + 1
-        if k <= n:
-            raise _Wrong("walk", f"the walk stops at {k} of {n}")
-        recap = [f"{k}. {listed[k - 1][1]} {listed[k - 1][2]}-{listed[k - 1][3]}" for k in taken]
-        if think[2 * n + 3:2 * n + 4 + len(recap)] != ["Schedule:", *recap]:
-            raise _Wrong("schedule", "the think's schedule is not the walk's takes")
-        if [name for name, _, _ in parse_completion(completion).events] != [listed[k - 1][1] for k in taken]:
-            raise _Wrong("schedule", "the <schedule> is not the walk's takes")
-    except _Wrong as wrong:
-        return wrong
-    return None
+from scheduler import Problem, SchedulerError, score_completion
+from scheduler.dp_check import first_wrong
 
 
 def dp_steps(run: str | Path, results_dir: str = "results") -> dict:

@@ -18,13 +18,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Iterable, Sequence
 
+from scheduler.dp_check import programme_share
+from scheduler.errors import SchedulerError
 from scheduler.parsing import completion_text, extract_events, parse_completion, strict_format_ok
-from scheduler.events import clock_minutes, overlaps, weight
+from scheduler.events import Problem, clock_minutes, overlaps, weight
 from scheduler.scoring import judge, problem_strings
 
 FORMAT_POINTS = 10.0
 ORDER_POINTS = 20.0
 SCORE_POINTS = 70.0
+PROGRAMME_POINTS = 30.0
 MODES = ("default", "compat")
 
 
@@ -127,12 +130,33 @@ def exact_reward(completions: list, **kwargs) -> list[float]:
     return out
 
 
+def programme_reward(completions: list, **kwargs) -> list[float]:
+    """30 x the share of a dp-format think's programme lines that are right before its first wrong step
+    (``scheduler.dp_check``); 0 for a think in no dp format.
+
+    For GRPO of a ``dp``, ``dpcheck`` or ``dplocal`` model, whose wrong answers go wrong at one copied step deep in a
+    long think: the outcome rewards say only that something failed, this says how far the programme held. It cannot
+    be gamed: each line is checked against the problem itself and the lines above it, and only a programme right to
+    its end (its walk and schedule included) earns all 30.
+    """
+    events, priorities, _ = _columns(kwargs, len(completions))
+    out = []
+    for c, ev, pr in zip(completions, events, priorities):
+        try:
+            problem = Problem.from_row({"events": ev or [], "priority_events": pr or []})
+            out.append(PROGRAMME_POINTS * programme_share(problem, c))
+        except SchedulerError:
+            out.append(0.0)
+    return out
+
+
 REWARD_REGISTRY: dict[str, Callable[..., list[float]]] = {
     "format": format_reward,
     "order": order_reward,
     "score": score_reward,
     "score_compat": score_reward_compat,
     "exact": exact_reward,
+    "programme": programme_reward,
 }
 
 

@@ -58,7 +58,8 @@ class GRPOScriptArguments(TrainScriptArguments):
     reward_funcs: list[str] | None = field(
         default=None,
         metadata={
-            "help": "Reward functions by name (format, order, score, score_compat) or dotted import path; "
+            "help": "Reward functions by name (format, order, score, score_compat, exact, programme) or dotted import "
+            "path; "
             "default: the three of reward_mode. Weights: reward_weights."
         },
     )

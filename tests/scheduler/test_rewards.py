@@ -15,6 +15,7 @@ from scheduler import (
     score_reward_compat,
 )
 from scheduler.reference import render_schedule
+from scheduler.rewards import programme_reward
 from scheduler.solver import solve
 
 
@@ -89,6 +90,7 @@ def test_rewards_never_raise_and_stay_in_range(text, mode):
     cols = {k: [v[0]] for k, v in COLS.items()}
     f, o, s = (fn([text], **cols)[0] for fn in reward_funcs(mode))
     assert f in (0.0, 10.0) and o in (0.0, 20.0) and 0.0 <= s <= 70.0
+    assert programme_reward([text], **cols) == [0.0]  # no dp programme in it
     bd = breakdown(text, Problem.from_row(ROWS[0]), mode=mode)
     assert 0.0 <= bd.total <= 100.0
 
@@ -118,3 +120,51 @@ def test_exact_reward_is_the_published_score_and_nothing_for_a_broken_rule():
     assert rewards[1] == 0.0 and rewards[2] == 0.0 and rewards[4:7] == [0.0, 0.0, 0.0]
     assert 0.0 < rewards[3] < 70.0
     assert exact_reward(["x"]) == [0.0]  # no columns: nothing to judge against, still one value
+
+
+def test_programme_reward_pays_for_the_dp_lines_right_before_the_first_wrong_one():
+    import re
+
+    from scheduler.reference import dp_table
+    from scheduler.rewards import PROGRAMME_POINTS
+
+    row = load_split("hard")[0]
+    problem = Problem.from_row(row)
+    n = len(problem.events)
+    cols = {k: [row[k]] for k in ("events", "priority_events", "optimal_score")}
+    right = reference_answer(problem, "dplocal")
+    # the sum of the line written third from the last event back: two lines right before it
+    number = n - 2
+    line = next(text for text in right.splitlines() if text.startswith(f"{number}. ") and "take" in text)
+    bent = right.replace(line, re.sub(r"= (\d+),", lambda m: f"= {int(m[1]) + 5},", line, count=1))
+    assert dp_table(problem).events and bent != right
+    assert programme_reward([right], **cols) == [PROGRAMME_POINTS]
+    assert programme_reward([bent], **cols) == [PROGRAMME_POINTS * 2 / n]
+    assert programme_reward([reference_answer(problem, "recap"), "", None, 7], **{k: v * 4 for k, v in cols.items()}) == [0.0] * 4
+    assert programme_reward([right]) == [0.0]  # no columns: no problem to check against
+    conversational = [{"role": "assistant", "content": reference_answer(problem, "dp")}]
+    assert programme_reward([conversational], **cols) == [PROGRAMME_POINTS]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_a_dp_think_bent_anywhere_never_raises_and_earns_within_range(data):
+    """Any one character of a dp-format reference answer replaced, cut short or doubled."""
+    from scheduler.dp_check import STEPS, first_wrong
+    from scheduler.rewards import PROGRAMME_POINTS
+
+    row = ROWS[data.draw(st.integers(0, len(ROWS) - 1))]
+    problem = Problem.from_row(row)
+    text = reference_answer(problem, data.draw(st.sampled_from(["dp", "dpcheck", "dplocal"])))
+    at = data.draw(st.integers(0, len(text) - 1))
+    how = data.draw(st.sampled_from(["replace", "cut", "double"]))
+    if how == "replace":
+        text = text[:at] + data.draw(st.characters()) + text[at + 1:]
+    elif how == "cut":
+        text = text[:at]
+    else:
+        text = text[:at] + text[at:] * 2
+    wrong = first_wrong(problem, text)
+    assert wrong is None or wrong.step in STEPS
+    reward = programme_reward([text], events=[row["events"]], priority_events=[row["priority_events"]])[0]
+    assert 0.0 <= reward <= PROGRAMME_POINTS

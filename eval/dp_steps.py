@@ -16,7 +16,7 @@ from pathlib import Path
 
 from eval.compare import run_answers
 from scheduler import Problem, SchedulerError, score_completion
-from scheduler.dp_check import first_wrong
+from scheduler.dp_check import first_wrong, programme_share
 
 
 def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
@@ -27,16 +27,16 @@ def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
         problem = Problem.from_row(rows[index])
         verdict = score_completion(completion, problem)
         wrong = first_wrong(problem, completion)
-        answers.append({"index": index, "sample": sample,
-                        "verdict": verdict.verdict,
-                        "score": verdict.score, "step": wrong.step if wrong else None,
-                        "detail": wrong.detail if wrong else None, **(wrong.extra if wrong else {})})
+        answers.append({"index": index, "sample": sample, "verdict": verdict.verdict, "score": verdict.score,
+                        "step": wrong.step if wrong else None, "detail": wrong.detail if wrong else None,
+                        "programme_share": programme_share(problem, completion), **(wrong.extra if wrong else {})})
     table = Counter((a["verdict"], a["step"] or "none") for a in answers)
     nexts = [a for a in answers if a["step"] in ("next", "comparison")]
     return {"run": path.name, "split": split, "answers": len(answers),
             "by_verdict_and_step": {f"{v} / {s}": c for (v, s), c in sorted(table.items())},
             "next_too_early": sum(1 for a in nexts if a.get("early")),
             "next_within_15_min": sum(1 for a in nexts if a.get("gap") is not None and abs(a["gap"]) <= 15),
+            "programme_share_mean": sum(a["programme_share"] for a in answers) / len(answers) if answers else 0.0,
             "details": answers}
 
 
@@ -59,6 +59,8 @@ def main(argv: list[str] | None = None) -> dict:
     wrong_next = sum(1 for a in report["details"] if a["step"] in ("next", "comparison"))
     print(f"a wrong next first: {wrong_next} answers; {report['next_too_early']} of them land on an earlier event "
           f"(an overlap), {report['next_within_15_min']} on a start within 15 minutes of the end")
+    print(f"programme lines right before the first wrong step: {100 * report['programme_share_mean']:.1f} % on average "
+          "(the programme reward's share)")
     return report
 
 

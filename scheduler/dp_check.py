@@ -153,10 +153,9 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
 
 
 def programme_share(problem: Problem, completion: object) -> float:
-    """The share of a dp-format think's programme lines that are right before its first wrong step (1.0: the event
-    list, every line, the walk and the schedule right; 0.0 for a think in no dp format)."""
+    """How far a dp-format think holds: its programme lines right before its first wrong step, plus one for a walk
+    and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a think in no dp
+    format or a wrong event list)."""
     wrong = first_wrong(problem, completion)
     n = len(problem.events)
-    if wrong is None:
-        return 1.0
-    return min(wrong.lines_right, n) / n if n else 0.0
+    return 1.0 if wrong is None else min(wrong.lines_right, n) / (n + 1)

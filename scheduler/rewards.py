@@ -131,8 +131,8 @@ def exact_reward(completions: list, **kwargs) -> list[float]:
 
 
 def programme_reward(completions: list, **kwargs) -> list[float]:
-    """30 x the share of a dp-format think's programme lines that are right before its first wrong step
-    (``scheduler.dp_check``); 0 for a think in no dp format.
+    """30 x how far a dp-format think holds (``scheduler.dp_check.programme_share``: its programme lines right before
+    its first wrong step, the walk and schedule as one more); 0 for a think in no dp format.
 
     For GRPO of a ``dp``, ``dpcheck`` or ``dplocal`` model, whose wrong answers go wrong at one copied step deep in a
     long think: the outcome rewards say only that something failed, this says how far the programme held. It cannot

@@ -139,7 +139,10 @@ def test_programme_reward_pays_for_the_dp_lines_right_before_the_first_wrong_one
     bent = right.replace(line, re.sub(r"= (\d+),", lambda m: f"= {int(m[1]) + 5},", line, count=1))
     assert dp_table(problem).events and bent != right
     assert programme_reward([right], **cols) == [PROGRAMME_POINTS]
-    assert programme_reward([bent], **cols) == [PROGRAMME_POINTS * 2 / n]
+    assert programme_reward([bent], **cols) == [PROGRAMME_POINTS * 2 / (n + 1)]
+    walked = re.sub(r"^Walk: 1 (take -> \d+|skip)", lambda m: "Walk: 1 " + ("skip" if "take" in m[1] else "take -> 2"),
+                    right, flags=re.M)
+    assert walked != right and programme_reward([walked], **cols) == [PROGRAMME_POINTS * n / (n + 1)]
     assert programme_reward([reference_answer(problem, "recap"), "", None, 7], **{k: v * 4 for k, v in cols.items()}) == [0.0] * 4
     assert programme_reward([right]) == [0.0]  # no columns: no problem to check against
     conversational = [{"role": "assistant", "content": reference_answer(problem, "dp")}]

@@ -14,9 +14,10 @@ from training import grpo, sft
 from training.log import read_log
 
 RECIPE = "recipes/SmolLM2-135M-Instruct/grpo/config.yaml"
-# The core's three rewards are all 0 on a random model's text (zero advantage, no gradient), so a
-# fourth reward that varies between random completions gives the tiny model something to learn.
-REWARDS = ["format", "order", "score", "tests.training.helpers.length_reward"]
+# The core's rewards are all 0 on a random model's text (zero advantage, no gradient), so a last reward that
+# varies between random completions gives the tiny model something to learn; ``programme`` (for dp-format models)
+# rides along to show that TRL hands it the problem's columns as it does the others.
+REWARDS = ["format", "order", "score", "programme", "tests.training.helpers.length_reward"]
 
 
 def run_grpo(model, out, **overrides):
@@ -24,7 +25,7 @@ def run_grpo(model, out, **overrides):
         num_train_problems="16", max_steps="2", per_device_train_batch_size="4", gradient_accumulation_steps="1",
         steps_per_generation="1", num_generations="4", max_completion_length="8", mask_truncated_completions="false",
         learning_rate="5e-2", save_steps="1", log_completions="false", reward_funcs=REWARDS, hard_fraction="0.25",
-        reward_weights=["1", "1", "1", "10"],
+        reward_weights=["1", "1", "1", "1", "10"],
     )
     argv = ["--config", RECIPE] + cpu_args(model, out, **{**settings, **overrides})
     return grpo.main(argv)
@@ -45,14 +46,14 @@ def test_grpo_trains_lora_with_the_core_rewards(grpo_out):
     assert any(t.abs().sum() > 0 for t in lora_b(grpo_out).values())  # B starts at zero
     records = read_log(grpo_out)
     assert [r["step"] for r in records] == [1, 2]
-    for name in ("format_reward", "order_reward", "score_reward", "length_reward"):
+    for name in ("format_reward", "order_reward", "score_reward", "programme_reward", "length_reward"):
         assert f"rewards/{name}/mean" in records[0]
     assert "completions/mean_length" in records[0]
     assert all(r["timing/rollout_s"] > 0 for r in records)  # loop rollouts, timed by training.rollouts
     sample = records[0]["samples"][0]
     assert sample["problem"].startswith("Events:") and set(sample["rewards"]) >= {"format_reward", "score_reward"}
     summary = json.loads((grpo_out / "training_summary.json").read_text())
-    assert summary["reward_funcs"] == ["format_reward", "order_reward", "score_reward", "length_reward"]
+    assert summary["reward_funcs"] == ["format_reward", "order_reward", "score_reward", "programme_reward", "length_reward"]
     assert summary["peak_gpu_memory_gib"] is None  # a CPU run: no GPU memory to report
     assert "GRPO LoRA adapter" in (grpo_out / "README.md").read_text()
 
@@ -258,7 +259,7 @@ def test_the_full_model_recipe_trains_an_fp32_model(tiny_model, tmp_path):
         num_train_problems="8", max_steps="1", per_device_train_batch_size="4", gradient_accumulation_steps="1",
         steps_per_generation="1", num_generations="4", max_completion_length="8", mask_truncated_completions="false",
         learning_rate="5e-2", save_strategy="no", log_completions="false", reward_funcs=REWARDS, hard_fraction="0",
-        reward_weights=["1", "1", "1", "10"], lora_r=None, lora_alpha=None,
+        reward_weights=["1", "1", "1", "1", "10"], lora_r=None, lora_alpha=None,
     )
     grpo.main(["--config", "recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml"] + cpu_args(tiny_model, out, **settings))
     before = load_file(f"{tiny_model}/model.safetensors")

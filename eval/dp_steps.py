@@ -16,7 +16,7 @@ from pathlib import Path
 
 from eval.compare import run_answers
 from scheduler import Problem, SchedulerError, score_completion
-from scheduler.dp_check import first_wrong, programme_share
+from scheduler.dp_check import first_wrong, held_share
 
 
 def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
@@ -29,10 +29,10 @@ def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
         wrong = first_wrong(problem, completion)
         answers.append({"index": index, "sample": sample, "verdict": verdict.verdict, "score": verdict.score,
                         "step": wrong.step if wrong else None, "detail": wrong.detail if wrong else None,
-                        "programme_share": programme_share(problem, completion), **(wrong.extra if wrong else {})})
+                        "programme_share": held_share(problem, wrong), **(wrong.extra if wrong else {})})
     table = Counter((a["verdict"], a["step"] or "none") for a in answers)
     nexts = [a for a in answers if a["step"] in ("next", "comparison")]
-    return {"run": path.name, "split": split, "answers": len(answers),
+    return {"run": path.name, "split": split, "answers": len(answers), "next_first": len(nexts),
             "by_verdict_and_step": {f"{v} / {s}": c for (v, s), c in sorted(table.items())},
             "next_too_early": sum(1 for a in nexts if a.get("early")),
             "next_within_15_min": sum(1 for a in nexts if a.get("gap") is not None and abs(a["gap"]) <= 15),
@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{report['run']} ({report['split']}): {report['answers']} answers, by verdict / first wrong step")
     for key, count in report["by_verdict_and_step"].items():
         print(f"  {key}: {count}")
-    wrong_next = sum(1 for a in report["details"] if a["step"] in ("next", "comparison"))
-    print(f"a wrong next first: {wrong_next} answers; {report['next_too_early']} of them land on an earlier event "
+    print(f"a wrong next first: {report['next_first']} answers; {report['next_too_early']} of them land on an earlier event "
           f"(an overlap), {report['next_within_15_min']} on a start within 15 minutes of the end")
     print(f"programme lines right before the first wrong step: {100 * report['programme_share_mean']:.1f} % on average "
           "(the programme reward's share)")

@@ -152,10 +152,14 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
     return None
 
 
-def programme_share(problem: Problem, completion: object) -> float:
-    """How far a dp-format think holds: its programme lines right before its first wrong step, plus one for a walk
-    and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a think in no dp
+def held_share(problem: Problem, wrong: WrongStep | None) -> float:
+    """How far a think whose first wrong step is ``wrong`` holds: its programme lines right before it, plus one for a
+    walk and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a think in no dp
     format or a wrong event list)."""
-    wrong = first_wrong(problem, completion)
     n = len(problem.events)
     return 1.0 if wrong is None else min(wrong.lines_right, n) / (n + 1)
+
+
+def programme_share(problem: Problem, completion: object) -> float:
+    """``held_share`` of ``completion``'s think: what the programme reward pays for."""
+    return held_share(problem, first_wrong(problem, completion))

@@ -5,7 +5,8 @@
 #   NAME=... FROM=/root/stage/dp THINK=dpcheck PROBLEMS=6000 MINUTES=4 SPLITS=hard,names bash scripts/gpu_pilot.sh start
 #   bash scripts/gpu_pilot.sh wait        # progress; results and logs as $OUT/pilot.tgz once done (WAIT_S, 500)
 #
-# FROM: a folder with adapter_config.json and adapter_model.safetensors (staged); the GGUF staged at GGUF.
+# FROM: a folder with adapter_config.json and adapter_model.safetensors (staged); the GGUF staged at GGUF;
+# MAX_NEW_TOKENS [2048] the evals' cap (2560 for a dplocal model: docs/training.md, session 21).
 set -uo pipefail
 WORK=${WORK:-/root/work}
 GGUF=${GGUF:-/root/stage/SmolLM2-135M-Instruct.Q4_1.gguf}
@@ -23,7 +24,7 @@ case ${1:-} in
         --init_adapter '$FROM' --think_format '$THINK' --generator_seed ${SEED:-4} \
         --num_train_problems ${PROBLEMS:-6000} --max_train_minutes ${MINUTES:-4} &&
       python3 -m eval.run --model smollm2-135m-instruct --adapter '$WORK/$NAME' --split '${SPLITS:-hard,names}' \
-        --run_name '$NAME-{split}-greedy' --results_dir '$WORK/results' --batch_size 100 --max_new_tokens 2048
+        --run_name '$NAME-{split}-greedy' --results_dir '$WORK/results' --batch_size 100 --max_new_tokens ${MAX_NEW_TOKENS:-2048}
       echo \"pilot exit \$?\" >> '$WORK/logs/pilot.log'" >>"$WORK/logs/pilot.log" 2>&1 </dev/null
     sleep 2; tail -n 3 "$WORK/logs/pilot.log" ;;
   wait)

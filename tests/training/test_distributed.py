@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from tests.training.conftest import cpu_args
-from tests.training.test_grpo import REWARDS
+from tests.training.test_grpo import REWARD_WEIGHTS, REWARDS
 from training.log import read_log
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +18,7 @@ def test_grpo_runs_on_two_processes_with_accelerate(tiny_model, tmp_path):
         tiny_model, tmp_path, use_cpu="true", num_train_problems="16", max_steps="2", per_device_train_batch_size="4",
         gradient_accumulation_steps="1", steps_per_generation="1", num_generations="4", max_completion_length="8",
         mask_truncated_completions="false", save_steps="1", log_completions="false", learning_rate="5e-2",
-        reward_funcs=REWARDS, reward_weights=["1", "1", "1", "10"],
+        reward_funcs=REWARDS, reward_weights=REWARD_WEIGHTS,
     )
     cmd = [
         sys.executable, "-m", "accelerate.commands.launch",

@@ -18,6 +18,7 @@ RECIPE = "recipes/SmolLM2-135M-Instruct/grpo/config.yaml"
 # varies between random completions gives the tiny model something to learn; ``programme`` (for dp-format models)
 # rides along to show that TRL hands it the problem's columns as it does the others.
 REWARDS = ["format", "order", "score", "programme", "tests.training.helpers.length_reward"]
+REWARD_WEIGHTS = ["1", "1", "1", "1", "10"]
 
 
 def run_grpo(model, out, **overrides):
@@ -25,7 +26,7 @@ def run_grpo(model, out, **overrides):
         num_train_problems="16", max_steps="2", per_device_train_batch_size="4", gradient_accumulation_steps="1",
         steps_per_generation="1", num_generations="4", max_completion_length="8", mask_truncated_completions="false",
         learning_rate="5e-2", save_steps="1", log_completions="false", reward_funcs=REWARDS, hard_fraction="0.25",
-        reward_weights=["1", "1", "1", "1", "10"],
+        reward_weights=REWARD_WEIGHTS,
     )
     argv = ["--config", RECIPE] + cpu_args(model, out, **{**settings, **overrides})
     return grpo.main(argv)
@@ -259,7 +260,7 @@ def test_the_full_model_recipe_trains_an_fp32_model(tiny_model, tmp_path):
         num_train_problems="8", max_steps="1", per_device_train_batch_size="4", gradient_accumulation_steps="1",
         steps_per_generation="1", num_generations="4", max_completion_length="8", mask_truncated_completions="false",
         learning_rate="5e-2", save_strategy="no", log_completions="false", reward_funcs=REWARDS, hard_fraction="0",
-        reward_weights=["1", "1", "1", "1", "10"], lora_r=None, lora_alpha=None,
+        reward_weights=REWARD_WEIGHTS, lora_r=None, lora_alpha=None,
     )
     grpo.main(["--config", "recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml"] + cpu_args(tiny_model, out, **settings))
     before = load_file(f"{tiny_model}/model.safetensors")

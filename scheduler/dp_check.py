@@ -18,6 +18,7 @@ import re
 from scheduler.errors import SchedulerError
 from scheduler.events import PRIORITY_WEIGHT, Problem, format_time, parse_time
 from scheduler.parsing import completion_text, parse_completion
+from scheduler.reference import dp_table
 
 STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choice", "walk", "schedule", "unreadable")
 
@@ -67,7 +68,7 @@ def _search(text: str, number: int, end: str, listed: list[tuple]) -> int:
             raise WrongStep("copied start", f"line {number} checks {k} at {start}, listed at {listed[k - 1][2]}")
         if (answer == "yes") != (_minutes(start) >= _minutes(end)):
             raise WrongStep("comparison", f"line {number}: {start} {answer} against end {end}",
-                         gap=_minutes(start) - _minutes(end))
+                            gap=_minutes(start) - _minutes(end))
         if answer == "yes":
             if offset != len(checks) - 1:
                 raise WrongStep("unreadable", f"line {number} checks past its yes")
@@ -80,8 +81,8 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
     step right); ``lines_right`` on it counts the programme lines checked right before it. Never raises."""
     completion = completion_text(completion)
     think = completion.split("<think>", 1)[-1].split("</think>", 1)[0].strip().splitlines()
-    events = sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
-    n, lines_right = len(events), 0
+    table = dp_table(problem)  # the events in start order, and each one's right ``next``
+    events, n, lines_right = table.events, len(table.events), 0
     try:
         if len(think) < 2 * n + 4 or think[0] != "Events by start:":
             raise WrongStep("unreadable", "too few lines or no event list")
@@ -106,7 +107,7 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
                                        f"{listed[number - 1][2]}-{listed[number - 1][3]}")
             if fields.get("own") is not None and int(fields["own"]) != int(listed[number - 1][4]):
                 raise WrongStep("lookup", f"line {number}: value {fields['own']}, not {listed[number - 1][4]}")
-            right = next((k for k in range(number + 1, n + 1) if _minutes(listed[k - 1][2]) >= _minutes(end)), n + 1)
+            right = table.nxt[number - 1] + 1  # 1-based; n + 1 is none
             if fields.get("search") is not None:
                 said = _search(fields["search"], number, end, listed)
             else:

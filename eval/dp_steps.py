@@ -1,5 +1,6 @@
-"""Where the answers of a ``dp``, ``dpcheck`` or ``dplocal`` model first go wrong: each think read back step by step
-(``scheduler.dp_check``, which names the steps), each answer counted once at its first wrong step, beside its verdict.
+"""Where the answers of a ``dp``, ``dpcheck``, ``dplocal`` or ``dpset`` model first go wrong: each think read back
+step by step (``scheduler.dp_check``, which names the steps), each answer counted once at its first wrong step,
+beside its verdict.
 
     python -m eval.dp_steps sft-lora-dp-n25k-g3-hard-greedy
     python -m eval.dp_steps RUN --json
@@ -42,7 +43,7 @@ def dp_steps(run: str | Path, results_dir: str = "results") -> dict:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("run", help="a results/ folder or its name (a dp, dpcheck or dplocal model's run)")
+    parser.add_argument("run", help="a results/ folder or its name (a dp, dpcheck, dplocal or dpset model's run)")
     parser.add_argument("--results_dir", default="results")
     parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
     args = parser.parse_args(argv)

@@ -1,12 +1,13 @@
-"""Reading a ``dp``, ``dpcheck`` or ``dplocal`` think back (``scheduler/reference.py`` describes the formats): every
+"""Reading a ``dp``, ``dpcheck``, ``dplocal`` or ``dpset`` think back (``scheduler/reference.py`` describes the formats): every
 step checked against the problem and the lines the model wrote above it, up to the first that is wrong.
 
 The steps, in the order the think writes them: ``events`` the numbered list is not the problem's events in start
 order; ``next`` a line's ``next`` is not the first listed event starting at or after its end (with a search:
 ``copied start``, a checked start that is not that event's, and ``comparison``, a yes/no that the two times
 contradict, come first when they are the cause); ``lookup`` an end, a value, a best-from or a skip figure that is not
-the one written above; ``sum``; ``choice`` the larger not kept; ``walk`` a jump that is not its line's; ``schedule``
-the think's schedule or the ``<schedule>`` answer not the walk's takes; ``unreadable`` a line the format does not
+the one written above; ``sum``; ``choice`` the larger not kept; ``keep`` a ``dpset`` line's set that is not its
+number and its ``next``'s set (a take) or the set of the line above (a skip); ``walk`` a jump that is not its line's;
+``schedule`` the think's schedule or the ``<schedule>`` answer not the walk's takes (``dpset``: line 1's set); ``unreadable`` a line the format does not
 have (a cut answer). ``eval.dp_steps`` counts them over a run; ``scheduler.rewards.programme_reward`` pays for the
 lines right before the first wrong one.
 """
@@ -20,12 +21,13 @@ from scheduler.events import PRIORITY_WEIGHT, Problem, format_time, parse_time
 from scheduler.parsing import completion_text, parse_completion
 from scheduler.reference import dp_table
 
-STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choice", "walk", "schedule", "unreadable")
+STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choice", "keep", "walk", "schedule",
+         "unreadable")
 
-# an event line: its value (dp, dpcheck) or a priority mark (dplocal)
+# an event line: its value (dp, dpcheck) or a priority mark (dplocal, dpset)
 _HEAD = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d)(?:, (?:\d+x\d+=)?(\d+)|(, priority))?\)$")
-_TAIL = r" take (?P<value>\d+) \+ (?P<after>\d+) = (?P<total>\d+), skip (?P<skip>\d+): (?P<pick>take|skip) (?P<result>\d+)\.$"
-_LINES = (  # a programme line of each format
+_TAIL = r" take (?P<value>\d+) \+ (?P<after>\d+) = (?P<total>\d+), skip (?P<skip>\d+): (?P<pick>take|skip) (?P<result>\d+)(?:, keep (?P<keep>\d+(?: \d+)*))?\.$"
+_LINES = (  # a programme line of each format (dplocal's also dpset's, whose lines end with a keep)
     re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d), next (?P<next>\d+|none):" + _TAIL),
     re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d); (?P<search>.*?);" + _TAIL),
     re.compile(r"^(?P<number>\d+)\. (?P<start>\d\d:\d\d)-(?P<end>\d\d:\d\d), (?:\d+x\d+=)?(?P<own>\d+); "
@@ -96,7 +98,8 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
                     i + 1, ev.name, format_time(ev.start), format_time(ev.end)):
                 raise WrongStep("events", f"event line {i + 1}: {text!r}")
             listed.append((match[1], match[2], match[3], match[4], str(problem.value(ev))))
-        best, choice = {n + 1: 0}, {}
+        best, choice, kept = {n + 1: 0}, {}, {n + 1: []}
+        with_sets = None  # dpset: every programme line ends with its set, and no walk follows
         for number, text in zip(range(n, 0, -1), think[n + 2:2 * n + 2]):
             match = next((m for m in (line.match(text) for line in _LINES) if m), None)
             if not match or int(match["number"]) != number:
@@ -123,8 +126,20 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
                 raise WrongStep("sum", f"line {number}: {value} + {after} = {total}")
             if pick != ("take" if total >= skip else "skip") or result != max(total, skip):
                 raise WrongStep("choice", f"line {number}: {pick} {result} of {total} and {skip}")
+            if with_sets is None:
+                with_sets = match["keep"] is not None
+            if with_sets != (match["keep"] is not None):
+                raise WrongStep("unreadable", f"line {number}: a set on some lines only")
+            if with_sets:
+                keep = [int(k) for k in match["keep"].split()]
+                if keep != ([number, *kept[said]] if pick == "take" else kept[number + 1]):
+                    raise WrongStep("keep", f"line {number}: keep {match['keep']}")
+                kept[number] = keep
             best[number], choice[number] = result, (pick, said)
             lines_right += 1
+        if with_sets:
+            _check_schedule(think[2 * n + 2:], completion, listed, kept[1])
+            return None
         walk_line = think[2 * n + 2]
         if not walk_line.startswith("Walk: ") or not walk_line.endswith("."):
             raise WrongStep("unreadable", f"walk {walk_line!r}")
@@ -142,20 +157,26 @@ def first_wrong(problem: Problem, completion: object) -> WrongStep | None:
             k = said if written == "take" else k + 1
         if k <= n:
             raise WrongStep("walk", f"the walk stops at {k} of {n}")
-        recap = [f"{k}. {listed[k - 1][1]} {listed[k - 1][2]}-{listed[k - 1][3]}" for k in taken]
-        if think[2 * n + 3:2 * n + 4 + len(recap)] != ["Schedule:", *recap]:
-            raise WrongStep("schedule", "the think's schedule is not the walk's takes")
-        if [name for name, _, _ in parse_completion(completion).events] != [listed[k - 1][1] for k in taken]:
-            raise WrongStep("schedule", "the <schedule> is not the walk's takes")
+        _check_schedule(think[2 * n + 3:], completion, listed, taken)
     except WrongStep as wrong:
         wrong.lines_right = lines_right
         return wrong
     return None
 
 
+def _check_schedule(lines: list[str], completion: str, listed: list[tuple], taken: list[int]) -> None:
+    """The think's schedule (``lines`` from its ``Schedule:``) and the ``<schedule>`` answer against the events the
+    programme takes (the walk's, or line 1's set), by their numbers in the event list."""
+    recap = [f"{k}. {listed[k - 1][1]} {listed[k - 1][2]}-{listed[k - 1][3]}" for k in taken]
+    if lines[:1 + len(recap)] != ["Schedule:", *recap]:
+        raise WrongStep("schedule", "the think's schedule is not the events the programme takes")
+    if [name for name, _, _ in parse_completion(completion).events] != [listed[k - 1][1] for k in taken]:
+        raise WrongStep("schedule", "the <schedule> is not the events the programme takes")
+
+
 def held_share(problem: Problem, wrong: WrongStep | None) -> float:
     """How far a think whose first wrong step is ``wrong`` holds: its programme lines right before it, plus one for a
-    walk and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a think in no dp
+    walk (dpset: the sets) and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a think in no dp
     format or a wrong event list)."""
     n = len(problem.events)
     return 1.0 if wrong is None else min(wrong.lines_right, n) / (n + 1)

@@ -1,4 +1,4 @@
-"""The reference answer for a problem: a ``<think>`` in one of nine formats and an optimal schedule (the solver's,
+"""The reference answer for a problem: a ``<think>`` in one of ten formats and an optimal schedule (the solver's,
 or the one the format computes).
 
 This is the cold-start SFT target and the "solver" lane of the app. Every format is short and local
@@ -47,6 +47,11 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   on hard was a lookup by number across the think (an end, a start, a best-from, a walk step; session 21). Here a
   line's search reads the starts of the lines just above it (events ``i+1, i+2, …`` are the lines written last), and
   its skip figure and the best it adds end those lines: only the event list and the walk are read by number.
+- ``dpset``: ``dplocal`` whose programme lines end with the events their best keeps (``…: skip 285, keep 11 13 14
+  15.``): a take keeps its own number and the list of the line its search stopped at, a skip the list of the line
+  above it. There is no walk: the schedule is line 1's list, the line just above it. Aimed at what the ``dplocal``
+  model got wrong on hard (docs/training.md, session 22): its programme held in most answers, and the walk, a lookup
+  of each line's choice by number up the think, was the first wrong step of 68 of its 100 answers.
 """
 
 from __future__ import annotations
@@ -185,6 +190,16 @@ def _walk(table: DPTable) -> list[int]:
     return visited
 
 
+def dp_plans(table: DPTable) -> list[list[int]]:
+    """Each event's best set from it on (0-based numbers, the ``dpset`` lists): a take is the event and its ``next``'s
+    set, a skip the set of the event after it; index ``len(events)`` is the empty set."""
+    n = len(table.events)
+    plans: list[list[int]] = [[] for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        plans[i] = [i, *plans[table.nxt[i]]] if table.take[i] else plans[i + 1]
+    return plans
+
+
 def dp_solution(problem: Problem) -> Solution:
     """The ``dp`` format's optimum: the events its walk takes, in chronological order."""
     table = dp_table(problem)
@@ -200,11 +215,11 @@ def _next_search(table: DPTable, i: int, at: str = " at ") -> str:
     return ", ".join(checks)
 
 
-def _programme_line(problem: Problem, table: DPTable, i: int, style: str) -> str:
+def _programme_line(problem: Problem, table: DPTable, i: int, style: str, plan: list[int] | None = None) -> str:
     """Event ``i``'s line of the programme: how ``next`` is found depends on the format (``dp``: named;
-    ``dpcheck``: searched, each start copied from the event list; ``dplocal``: searched, each line led by its event's
-    times and value, so that the starts a search reads, the best it adds and the skip figure are all on the lines
-    just above it)."""
+    ``dpcheck``: searched, each start copied from the event list; ``dplocal`` and ``dpset``: searched, each line led
+    by its event's times and value, so that the starts a search reads, the best it adds and the skip figure are all on
+    the lines just above it). ``plan``: the events the line's best keeps (``dpset``), written at its end."""
     ev, j, n = table.events[i], table.nxt[i], len(table.events)
     value = problem.value(ev)
     if style == "dp":
@@ -214,31 +229,35 @@ def _programme_line(problem: Problem, table: DPTable, i: int, style: str) -> str
     else:
         head = f"{i + 1}. {ev.start_hhmm}-{ev.end_hhmm}, {_value_text(problem, ev)}; {_next_search(table, i, ' ')};"
     choice = "take" if table.take[i] else "skip"
+    keep = "" if plan is None else ", keep " + " ".join(str(k + 1) for k in plan)
     return (f"{head} take {value} + {table.best[j]} = {value + table.best[j]}, skip {table.best[i + 1]}: "
-            f"{choice} {table.best[i]}.")
+            f"{choice} {table.best[i]}{keep}.")
 
 
 def reasoning_dp(problem: Problem, best: Solution, style: str = "dp") -> str:
     """The events numbered in start order, each one's best total from it on (last first), the walk, the schedule.
-    ``style`` is the format (``dp``, ``dpcheck`` or ``dplocal``): how each programme line finds its ``next``."""
+    ``style`` is the format (``dp``, ``dpcheck``, ``dplocal`` or ``dpset``): how each programme line finds its
+    ``next``, and for ``dpset`` the set each line keeps in place of the walk."""
     table = dp_table(problem)
     n = len(table.events)
     lines = ["Events by start:"]
     for i, ev in enumerate(table.events):
-        if style == "dplocal":  # its values are worked out on the programme lines, beside the times they come from
+        if style in ("dplocal", "dpset"):  # their values are worked out on the programme lines, beside the times they come from
             worth = ", priority" if problem.weight(ev.name) == PRIORITY_WEIGHT else ""
         else:
             worth = f", {_value_text(problem, ev)}"
         lines.append(f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}{worth})")
     lines.append("Best from each event, last first:")
-    lines += [_programme_line(problem, table, i, style) for i in range(n - 1, -1, -1)]
-    steps = []
-    for i in _walk(table):
-        if table.take[i]:
-            steps.append(f"{i + 1} take -> {'end' if table.nxt[i] == n else table.nxt[i] + 1}")
-        else:
-            steps.append(f"{i + 1} skip")
-    lines.append(f"Walk: {', '.join(steps)}.")
+    plans = dp_plans(table) if style == "dpset" else [None] * n
+    lines += [_programme_line(problem, table, i, style, plans[i]) for i in range(n - 1, -1, -1)]
+    if style != "dpset":  # dpset's schedule is line 1's set, written just above
+        steps = []
+        for i in _walk(table):
+            if table.take[i]:
+                steps.append(f"{i + 1} take -> {'end' if table.nxt[i] == n else table.nxt[i] + 1}")
+            else:
+                steps.append(f"{i + 1} skip")
+        lines.append(f"Walk: {', '.join(steps)}.")
     lines.append("Schedule:")
     number = {ev: i + 1 for i, ev in enumerate(table.events)}
     lines += [f"{number[ev]}. {ev.name} {ev.start_hhmm}-{ev.end_hhmm}" for ev in best.events]
@@ -256,6 +275,11 @@ def reasoning_dplocal(problem: Problem, best: Solution) -> str:
     return reasoning_dp(problem, best, style="dplocal")
 
 
+def reasoning_dpset(problem: Problem, best: Solution) -> str:
+    """``dplocal`` whose programme lines carry the set each one keeps, so no walk reads the lines back by number."""
+    return reasoning_dp(problem, best, style="dpset")
+
+
 THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "v2": reasoning_v2,
     "short": reasoning_short,
@@ -266,10 +290,12 @@ THINK_FORMATS: dict[str, Callable[[Problem, Solution], str]] = {
     "dp": reasoning_dp,
     "dpcheck": reasoning_dpcheck,
     "dplocal": reasoning_dplocal,
+    "dpset": reasoning_dpset,
 }
 
 # The optimum a format's think arrives at: the solver's, except where the format computes its own.
-_SOLUTIONS: dict[str, Callable[[Problem], Solution]] = {"dp": dp_solution, "dpcheck": dp_solution, "dplocal": dp_solution}
+_SOLUTIONS: dict[str, Callable[[Problem], Solution]] = {
+    "dp": dp_solution, "dpcheck": dp_solution, "dplocal": dp_solution, "dpset": dp_solution}
 
 
 def _solution(problem: Problem, think: str) -> Solution:

@@ -28,7 +28,7 @@
 #   GRPO_FROM: an adapter folder of the repo (e.g. checkpoints/smollm2-135m-scheduler): no SFT; GRPO's start is that
 #   LoRA itself when it is a plain one (GRPO keeps training it), else the base model merged with it (its weights
 #   staged as /root/stage/adapter_model.safetensors when the tree lacks them),
-#   SFT_FROM: the same, as the start of the ablation's SFT runs: an entry's "--init_adapter FROM" is that plain LoRA
+#   SFT_FROM: the same (or an absolute path: a staged adapter folder), as the start of the ablation's SFT runs: an entry's "--init_adapter FROM" is that plain LoRA
 #   (more SFT of it, training/sft.py --init_adapter), its "--model_name_or_path FROM" the base merged with it:
 #   training continued on fresh problems,
 #   GRAPH_EVAL: with GRPO_FROM or SFT_FROM, a run-name prefix: that adapter evaluated first with SCHEDULER_DECODE_STEP=graph,
@@ -100,10 +100,15 @@ mkdir -p "$WORK/logs" "$WORK/results"
 # starts of the lines just above it (~11 % longer SFT examples at hard sizes than dp: ~16.5 min on an H100 at 25,000
 # problems). Its longest hard answers pass 2,048 tokens (reference: 95th percentile 2,071, longest 2,112), so its
 # evaluations take 2,560 new tokens (EVAL_ARGS); no recap or dp answer came near 2,048.
-# Run it with SFT_FROM=checkpoints/smollm2-135m-scheduler NO_GRPO=1 SFT_MINUTES=18 NUM_PROBLEMS=N
-# EVAL_ARGS="--batch_size 100 --max_new_tokens 2560" (N sized to the budget left at the first call).
+# Session 22 ran it at 22,000 problems ("sft-lora-dplocal-n22k-g3", 655 of 688 steps in its 15-minute cap): test 99.16,
+# hard 76.56 (dp: 69.17), names 88.81, sampled 95.15. The programme now holds on hard (a wrong next first in 1 answer,
+# dp 41); the walk, the last lookup by number up the think, is the first wrong step of 70 of the 100 answers. The entry
+# below is the dpset think, whose lines end with the set their best keeps (no walk: the schedule is line 1's set),
+# trained from the dplocal adapter, staged as /root/stage/sft-lora-dplocal-n22k-g3 (docs/training.md, session 22):
+# SFT_FROM=/root/stage/sft-lora-dplocal-n22k-g3 NO_GRPO=1 SFT_MINUTES=16 PLAN_MINUTES=22 NUM_PROBLEMS=22000
+# EVAL_ARGS="--batch_size 100 --max_new_tokens 2560" (0.72 min per 1,000 problems at dplocal's lengths).
 ABLATION=(
-  "sft-lora-dplocal-n25k-g3|$SFT_LORA|--init_adapter FROM --think_format dplocal --generator_seed 3 --num_train_problems 25000"
+  "sft-lora-dpset-n22k-g4|$SFT_LORA|--init_adapter FROM --think_format dpset --generator_seed 4 --num_train_problems 22000"
 )
 # A FIT entry's 4th field: the flags added to the fallback (micro-batches of 8, 20,000 problems: session 6's run),
 # used when the probe fails or the fitted run dies in its first five minutes (its longest batches come first).
@@ -416,7 +421,8 @@ case ${1:-} in
     rm -rf "$WORK/repo"; mkdir -p "$WORK/repo"
     cp -r scheduler models training eval benchmarks recipes scripts checkpoints data "$WORK/repo/"
     # an adapter's weights travel apart from the tree (a call carries 64 MiB): staged, they go where the tree has its card
-    if [ -n "$FROM" ] && [ ! -f "$WORK/repo/$FROM/adapter_model.safetensors" ]; then
+    # (an absolute FROM, e.g. a staged folder /root/stage/NAME, is used where it is)
+    if [ -n "$FROM" ] && [[ $FROM != /* ]] && [ ! -f "$WORK/repo/$FROM/adapter_model.safetensors" ]; then
       cp /root/stage/adapter_model.safetensors "$WORK/repo/$FROM/" || { echo "stage $FROM's weights first"; exit 1; }
     fi
     # setsid -f: the plan leaves this call's session and output at once (a call waits for its output's end).

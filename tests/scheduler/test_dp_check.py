@@ -1,4 +1,4 @@
-"""scheduler.dp_check: the first wrong step of a dp, dpcheck or dplocal think, on the reference answers of real
+"""scheduler.dp_check: the first wrong step of a dp, dpcheck, dplocal or dpset think, on the reference answers of real
 problems bent one step at a time."""
 
 import re
@@ -19,7 +19,7 @@ def bend(answer: str, pattern: str, replace) -> str:
     return bent
 
 
-@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal"])
+@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal", "dpset"])
 def test_a_reference_answer_has_every_step_right(think):
     for problem in PROBLEMS:
         assert first_wrong(problem, reference_answer(problem, think)) is None
@@ -71,6 +71,22 @@ def test_a_sum_a_choice_a_walk_and_a_schedule_bent_are_each_named():
     assert first_wrong(problem, scheduled).step == "schedule"
     recapped = bend(answer, r"^Schedule:\n\d+\. ", "Schedule:\n")
     assert first_wrong(problem, recapped).step == "schedule"
+
+
+def test_dpset_names_a_set_bent_on_a_take_and_on_a_skip_and_a_schedule_not_line_1s():
+    problem = next(p for p in PROBLEMS if not all(dp_table(p).take))
+    answer = reference_answer(problem, "dpset")
+    assert "Walk:" not in answer
+    dropped = bend(answer, r"(: take \d+, keep \d+) (\d+)\.$", r"\g<1>.")  # a take's set short of its next's last event
+    assert first_wrong(problem, dropped).step == "keep"
+    skipped = bend(answer, r"(: skip \d+, keep )(\d+)", lambda m: f"{m[1]}{int(m[2]) + 1}")
+    assert first_wrong(problem, skipped).step == "keep"
+    lost = bend(answer, r", keep [\d ]+\.$", ".")  # one line without its set
+    assert first_wrong(problem, lost).step == "unreadable"
+    recapped = bend(answer, r"^Schedule:\n\d+\. ", "Schedule:\n")
+    assert first_wrong(problem, recapped).step == "schedule"
+    walked = answer.replace("\nSchedule:", "\nWalk: 1 skip.\nSchedule:")  # dpset has no walk
+    assert first_wrong(problem, walked).step == "schedule"
 
 
 @pytest.mark.parametrize("text", ["", "<think>\nEvents by start:\n1. x</think>", "no think at all", "<think>" + "9. " * 50,

@@ -90,21 +90,24 @@ def test_running_keep_lines_carry_the_kept_events_so_far_and_the_rest_is_the_sca
         assert kept == [ev.name for ev in best.events]
 
 
-@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal"])
+@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal", "dpset"])
 def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and_walks_it_to_an_optimum(think):
     """Read back as the model would, from the think alone: every number comes from the event list or a line written
     before it, the walk follows the lines' choices, and the schedule is what the walk takes. ``dpcheck`` finds each
     ``next`` by writing the later events' starts, each against the line's end, up to the first at or after it;
     ``dplocal`` does the same with each line led by its event's times and value, the starts it checks being those of
-    the lines just above it."""
-    if think == "dplocal":  # name, times and a priority mark; the value is worked out on the programme line
+    the lines just above it; ``dpset`` ends each such line with the events its best keeps (its number and its
+    ``next``'s set for a take, the set of the line above for a skip) and has no walk: its schedule is line 1's set."""
+    local = think in ("dplocal", "dpset")
+    if local:  # name, times and a priority mark; the value is worked out on the programme line
         head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d)(, priority)?\)$")
         found = r"(\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+); ((?:\d+ \d\d:\d\d no, )*(?:\d+ \d\d:\d\d yes|none));"
     else:
         head = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d), (?:2x\d+=)?(\d+)\)$")
         found = (r"ends (\d\d:\d\d), next (\d+|none):" if think == "dp"
                  else r"ends (\d\d:\d\d); ((?:\d+ at \d\d:\d\d no, )*(?:\d+ at \d\d:\d\d yes|none));")
-    step = re.compile(rf"^(\d+)\. {found} take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+)\.$")
+    keep = r", keep (\d+(?: \d+)*)" if think == "dpset" else "()"
+    step = re.compile(rf"^(\d+)\. {found} take (\d+) \+ (\d+) = (\d+), skip (\d+): (take|skip) (\d+){keep}\.$")
     for row in ROWS:
         problem = Problem.from_row(row)
         lines = reasoning(problem, think).splitlines()
@@ -113,14 +116,14 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
         events = [head.match(text).groups() for text in lines[1:n + 1]]
         assert [int(e[0]) for e in events] == list(range(1, n + 1))
         assert [e[2] for e in events] == sorted(e[2] for e in events)
-        if think == "dplocal":
+        if local:
             chronological = sorted(problem.events, key=lambda e: (e.start, e.end, e.name))
             assert [bool(e[4]) for e in events] == [problem.weight(ev.name) == 2 for ev in chronological]
-        best = {n + 1: 0}
+        best, sets = {n + 1: 0}, {n + 1: []}
         choice = {}
         for text, number in zip(lines[n + 2:2 * n + 2], range(n, 0, -1)):
-            groups = step.match(text).groups()
-            if think == "dplocal":
+            *groups, kept = step.match(text).groups()
+            if local:
                 i, start, end, own, nxt, value, after, total, skip, pick, result = groups
                 ev = chronological[number - 1]
                 assert (start, end) == events[number - 1][2:4] and int(own) == int(value) == problem.value(ev)
@@ -136,7 +139,7 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
             if think == "dp":
                 assert nxt == (str(later[0]) if later else "none")
             else:
-                stop, at = (later[0] if later else n + 1), (" " if think == "dplocal" else " at ")
+                stop, at = (later[0] if later else n + 1), (" " if local else " at ")
                 checks = [f"{k}{at}{events[k - 1][2]} no" for k in range(number + 1, stop)]
                 assert nxt == ", ".join(checks + [f"{stop}{at}{events[stop - 1][2]} yes" if later else "none"])
             assert int(after) == best[later[0] if later else n + 1] and int(total) == int(value) + int(after)
@@ -144,18 +147,24 @@ def test_dp_writes_the_programme_each_line_checkable_from_the_lines_above_it_and
             assert pick == ("take" if int(total) >= int(skip) else "skip") and int(result) == max(int(total), int(skip))
             best[number] = int(result)
             choice[number] = (pick, later[0] if later else n + 1)
+            if think == "dpset":
+                sets[number] = [number, *sets[choice[number][1]]] if pick == "take" else sets[number + 1]
+                assert kept == " ".join(map(str, sets[number]))
         walk, taken, k = [], [], 1
         while k <= n:
             pick, nxt = choice[k]
             walk.append(f"{k} take -> {nxt if nxt <= n else 'end'}" if pick == "take" else f"{k} skip")
             taken += [k] if pick == "take" else []
             k = nxt if pick == "take" else k + 1
+        if think == "dpset":
+            assert sets[1] == taken
+            lines.insert(2 * n + 2, f"Walk: {', '.join(walk)}.")  # the walk it leaves out, to read the rest as the others
         assert lines[2 * n + 2] == f"Walk: {', '.join(walk)}." and lines[2 * n + 3] == "Schedule:"
         assert lines[2 * n + 4:-1] == [f"{k}. {events[k - 1][1]} {events[k - 1][2]}-{events[k - 1][3]}" for k in taken]
         assert lines[-1] == f"Total: {best[1]}." and best[1] == solve(problem).score
 
 
-@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal"])
+@pytest.mark.parametrize("think", ["dp", "dpcheck", "dplocal", "dpset"])
 def test_dp_schedule_is_its_walk_an_optimum_that_on_ties_may_differ_from_the_solvers(think):
     differ = 0
     for row in ROWS:
@@ -178,5 +187,5 @@ def test_short_names_the_dropped_events_and_the_total():
 
 def test_an_unknown_format_is_refused_with_the_known_ones():
     problem = Problem.from_row(load_split("test")[0])
-    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp, dpcheck, dplocal"):
+    with pytest.raises(ValueError, match="v2, short, scan, recap, running, numbered, dp, dpcheck, dplocal, dpset"):
         reference_answer(problem, "long")

@@ -158,7 +158,7 @@ def test_a_dp_think_bent_anywhere_never_raises_and_earns_within_range(data):
 
     row = ROWS[data.draw(st.integers(0, len(ROWS) - 1))]
     problem = Problem.from_row(row)
-    text = reference_answer(problem, data.draw(st.sampled_from(["dp", "dpcheck", "dplocal"])))
+    text = reference_answer(problem, data.draw(st.sampled_from(["dp", "dpcheck", "dplocal", "dpset"])))
     at = data.draw(st.integers(0, len(text) - 1))
     how = data.draw(st.sampled_from(["replace", "cut", "double"]))
     if how == "replace":

@@ -235,10 +235,12 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                         status.render()
                     with gr.Column(scale=2):
                         with gr.Accordion("Generation settings", open=True):
-                            tuned_tokens = gr.Slider(16, 2048, value=config.max_new_tokens, step=16,
+                            # a longer cap set by the config (2,560 for a dp think's hard answers) stays on the slider
+                            top = max(2048, config.max_new_tokens)
+                            tuned_tokens = gr.Slider(16, top, value=config.max_new_tokens, step=16,
                                                      label="Max new tokens, fine-tuned model", elem_id="tuned-tokens")
                             base_tokens = gr.Slider(
-                                16, 2048, value=config.base_max_new_tokens, step=16, label="Max new tokens, base model",
+                                16, top, value=config.base_max_new_tokens, step=16, label="Max new tokens, base model",
                                 elem_id="base-tokens",
                                 info=f"Capped at {config.base_max_new_tokens} by default: a base model that does not "
                                      "write the answer format (SmolLM2-135M-Instruct: 0/100 valid on the test split) "

@@ -99,3 +99,19 @@ def test_the_default_cap_fits_the_longest_hard_answer_of_the_shipped_model():
             (ended if sample["n_tokens"] < cap else runaway).append(sample)
     assert all(s["verdict"] == "format_error" for s in runaway) and len(runaway) <= 0.05 * (len(ended) + len(runaway))
     assert 1024 < max(s["n_tokens"] for s in ended) <= parse_config([]).max_new_tokens
+
+
+def test_a_longer_cap_than_the_sliders_stays_reachable():
+    """A dp-format model's hard answers need 2,560 new tokens: a cap that high is the slider's top, not clipped."""
+    import gradio as gr
+
+    import app
+
+    def sliders(argv):
+        demo = app.build_demo(parse_config(argv))
+        return {block.elem_id: block for block in demo.blocks.values() if isinstance(block, gr.Slider)}
+
+    longer = sliders(["--max-new-tokens", "2560"])
+    assert longer["tuned-tokens"].maximum == 2560 and longer["tuned-tokens"].value == 2560
+    assert longer["base-tokens"].maximum == 2560
+    assert sliders([])["tuned-tokens"].maximum == 2048

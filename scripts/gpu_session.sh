@@ -32,6 +32,7 @@
 #   (more SFT of it, training/sft.py --init_adapter), its "--model_name_or_path FROM" the base merged with it:
 #   training continued on fresh problems,
 #   GRAPH_EVAL: with GRPO_FROM or SFT_FROM, a run-name prefix: that adapter evaluated first with SCHEDULER_DECODE_STEP=graph,
+#   GRPO_RECIPE: a LoRA's GRPO recipe [grpo/config.yaml] (grpo/config_dp.yaml for a dp-format model),
 #   GRPO_FLAGS: extra flags for GRPO (e.g. a longer --max_completion_length for the recap think, --tf32 true),
 #   EVAL_ARGS [--batch_size 100 --max_new_tokens 2048], SMOKE_SFT / SMOKE_GRPO: extra flags (CPU smoke runs),
 #   FINAL_EVAL_RESERVE [4] minutes kept after GRPO, ONLY: names of the ablation runs to make (default: all),
@@ -49,7 +50,7 @@ WAIT_S=${WAIT_S:-540}
 SFT_FULL=recipes/SmolLM2-135M-Instruct/sft/config_full.yaml
 SFT_LORA=recipes/SmolLM2-135M-Instruct/sft/config.yaml
 GRPO_FULL=recipes/SmolLM2-135M-Instruct/grpo/config_full.yaml
-GRPO_LORA=recipes/SmolLM2-135M-Instruct/grpo/config.yaml
+GRPO_LORA=${GRPO_RECIPE:-recipes/SmolLM2-135M-Instruct/grpo/config.yaml}
 read -r -a EVAL <<<"${EVAL_ARGS:---batch_size 100 --max_new_tokens 2048}"
 FROM=${GRPO_FROM:-${SFT_FROM:-}}  # the adapter merged into the start model, if any
 export PYTHONPATH="/tmp/site:$PWD${PYTHONPATH:+:$PYTHONPATH}"

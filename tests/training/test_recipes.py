@@ -71,3 +71,25 @@ def test_accelerate_configs_load(name):
     config = load_config_from_file(str(ROOT / "recipes/accelerate_configs" / f"{name}.yaml"))
     assert config.distributed_type.value == {"ddp": "MULTI_GPU", "zero2": "DEEPSPEED"}[name]
     assert yaml.safe_load((ROOT / "recipes/accelerate_configs" / f"{name}.yaml").read_text())["num_machines"] == 1
+
+
+def test_the_dp_grpo_recipe_is_the_lora_recipe_with_the_programme_reward_and_room_for_a_dp_think():
+    """config_dp.yaml changes only what a dp think needs: the programme reward, longer completions in smaller
+    micro-batches, and the same 128 completions (16 problems x 8) an optimizer step."""
+    from scheduler import Problem, load_split
+    from scheduler.dp_check import programme_share
+    from scheduler.reference import reference_answer
+
+    base_args, base_train, base_model = parse(ROOT / "recipes/SmolLM2-135M-Instruct/grpo/config.yaml")
+    dp_args, dp_train, dp_model = parse(ROOT / "recipes/SmolLM2-135M-Instruct/grpo/config_dp.yaml")
+    assert dp_args.reward_funcs == [*base_args.reward_funcs, "programme"]
+    assert len(dp_train.reward_weights) == len(dp_args.reward_funcs)
+    assert dp_train.generation_batch_size == base_train.generation_batch_size == 128
+    assert (dp_train.per_device_train_batch_size * dp_train.gradient_accumulation_steps
+            == base_train.per_device_train_batch_size * base_train.gradient_accumulation_steps)
+    assert dp_train.max_completion_length == 2560 and dp_train.mask_truncated_completions
+    assert (dp_train.learning_rate, dp_train.beta, dp_train.loss_type) == (base_train.learning_rate, 0.0, "dapo")
+    assert (dp_args.generator_seed, dp_args.hard_fraction) == (base_args.generator_seed, base_args.hard_fraction)
+    # the reward it adds pays a dpset reference answer in full
+    problem = Problem.from_row(load_split("hard")[0])
+    assert programme_share(problem, reference_answer(problem, "dpset")) == 1.0

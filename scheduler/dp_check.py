@@ -1,5 +1,5 @@
-"""Reading a ``dp``, ``dpcheck``, ``dplocal`` or ``dpset`` think back (``scheduler/reference.py`` describes the formats): every
-step checked against the problem and the lines the model wrote above it, up to the first that is wrong.
+"""Reading a ``dp``, ``dpcheck``, ``dplocal`` or ``dpset`` think back (``scheduler/reference.py`` describes the
+formats): every step checked against the problem and the lines the model wrote above it, up to the first that is wrong.
 
 The steps, in the order the think writes them: ``events`` the numbered list is not the problem's events in start
 order; ``next`` a line's ``next`` is not the first listed event starting at or after its end (with a search:
@@ -7,8 +7,8 @@ order; ``next`` a line's ``next`` is not the first listed event starting at or a
 contradict, come first when they are the cause); ``lookup`` an end, a value, a best-from or a skip figure that is not
 the one written above; ``sum``; ``choice`` the larger not kept; ``keep`` a ``dpset`` line's set that is not its
 number and its ``next``'s set (a take) or the set of the line above (a skip); ``walk`` a jump that is not its line's;
-``schedule`` the think's schedule or the ``<schedule>`` answer not the walk's takes (``dpset``: line 1's set); ``unreadable`` a line the format does not
-have (a cut answer). ``eval.dp_steps`` counts them over a run; ``scheduler.rewards.programme_reward`` pays for the
+``schedule`` the think's schedule or the ``<schedule>`` answer not the walk's takes (``dpset``: line 1's set);
+``unreadable`` a line the format does not have (a cut answer). ``eval.dp_steps`` counts them over a run; ``scheduler.rewards.programme_reward`` pays for the
 lines right before the first wrong one.
 """
 
@@ -26,7 +26,8 @@ STEPS = ("events", "copied start", "comparison", "next", "lookup", "sum", "choic
 
 # an event line: its value (dp, dpcheck) or a priority mark (dplocal, dpset)
 _HEAD = re.compile(r"^(\d+)\. (.+) \((\d\d:\d\d)-(\d\d:\d\d)(?:, (?:\d+x\d+=)?(\d+)|(, priority))?\)$")
-_TAIL = r" take (?P<value>\d+) \+ (?P<after>\d+) = (?P<total>\d+), skip (?P<skip>\d+): (?P<pick>take|skip) (?P<result>\d+)(?:, keep (?P<keep>\d+(?: \d+)*))?\.$"
+_TAIL = (r" take (?P<value>\d+) \+ (?P<after>\d+) = (?P<total>\d+), skip (?P<skip>\d+): (?P<pick>take|skip) "
+         r"(?P<result>\d+)(?:, keep (?P<keep>\d+(?: \d+)*))?\.$")
 _LINES = (  # a programme line of each format (dplocal's also dpset's, whose lines end with a keep)
     re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d), next (?P<next>\d+|none):" + _TAIL),
     re.compile(r"^(?P<number>\d+)\. ends (?P<end>\d\d:\d\d); (?P<search>.*?);" + _TAIL),
@@ -176,8 +177,8 @@ def _check_schedule(lines: list[str], completion: str, listed: list[tuple], take
 
 def held_share(problem: Problem, wrong: WrongStep | None) -> float:
     """How far a think whose first wrong step is ``wrong`` holds: its programme lines right before it, plus one for a
-    walk (dpset: the sets) and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a think in no dp
-    format or a wrong event list)."""
+    walk (dpset: the sets) and schedule right as well, over the event count plus one (1.0: every step right; 0.0 for a
+    think in no dp format or a wrong event list)."""
     n = len(problem.events)
     return 1.0 if wrong is None else min(wrong.lines_right, n) / (n + 1)
 

@@ -51,7 +51,7 @@ This is the cold-start SFT target and the "solver" lane of the app. Every format
   15.``): a take keeps its own number and the list of the line its search stopped at, a skip the list of the line
   above it. There is no walk: the schedule is line 1's list, the line just above it. Aimed at what the ``dplocal``
   model got wrong on hard (docs/training.md, session 22): its programme held in most answers, and the walk, a lookup
-  of each line's choice by number up the think, was the first wrong step of 68 of its 100 answers.
+  of each line's choice by number up the think, was the first wrong step of 70 of its 100 answers.
 """
 
 from __future__ import annotations
@@ -190,7 +190,7 @@ def _walk(table: DPTable) -> list[int]:
     return visited
 
 
-def dp_plans(table: DPTable) -> list[list[int]]:
+def _plans(table: DPTable) -> list[list[int]]:
     """Each event's best set from it on (0-based numbers, the ``dpset`` lists): a take is the event and its ``next``'s
     set, a skip the set of the event after it; index ``len(events)`` is the empty set."""
     n = len(table.events)
@@ -207,8 +207,8 @@ def dp_solution(problem: Problem) -> Solution:
 
 
 def _next_search(table: DPTable, i: int, at: str = " at ") -> str:
-    """The search for event ``i``'s ``next`` (``dpcheck``, ``dplocal``): each later event's start against its end,
-    up to the first that starts at or after it (``13 at 16:07 yes``), or ``none``."""
+    """The search for event ``i``'s ``next`` (``dpcheck``, ``dplocal``, ``dpset``): each later event's start against
+    its end, up to the first that starts at or after it (``13 at 16:07 yes``), or ``none``."""
     n, j = len(table.events), table.nxt[i]
     checks = [f"{k + 1}{at}{table.events[k].start_hhmm} no" for k in range(i + 1, j)]
     checks.append("none" if j == n else f"{j + 1}{at}{table.events[j].start_hhmm} yes")
@@ -242,13 +242,13 @@ def reasoning_dp(problem: Problem, best: Solution, style: str = "dp") -> str:
     n = len(table.events)
     lines = ["Events by start:"]
     for i, ev in enumerate(table.events):
-        if style in ("dplocal", "dpset"):  # their values are worked out on the programme lines, beside the times they come from
+        if style in ("dplocal", "dpset"):  # the value is worked out on the programme line, beside its times
             worth = ", priority" if problem.weight(ev.name) == PRIORITY_WEIGHT else ""
         else:
             worth = f", {_value_text(problem, ev)}"
         lines.append(f"{i + 1}. {ev.name} ({ev.start_hhmm}-{ev.end_hhmm}{worth})")
     lines.append("Best from each event, last first:")
-    plans = dp_plans(table) if style == "dpset" else [None] * n
+    plans = _plans(table) if style == "dpset" else [None] * n
     lines += [_programme_line(problem, table, i, style, plans[i]) for i in range(n - 1, -1, -1)]
     if style != "dpset":  # dpset's schedule is line 1's set, written just above
         steps = []

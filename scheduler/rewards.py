@@ -134,8 +134,8 @@ def programme_reward(completions: list, **kwargs) -> list[float]:
     """30 x how far a dp-format think holds (``scheduler.dp_check.programme_share``: its programme lines right before
     its first wrong step, the walk (``dpset``: its sets) and schedule as one more); 0 for a think in no dp format.
 
-    For GRPO of a ``dp``, ``dpcheck``, ``dplocal`` or ``dpset`` model, whose wrong answers go wrong at one copied step deep in a
-    long think: the outcome rewards say only that something failed, this says how far the programme held. It cannot
+    For GRPO of a ``dp``, ``dpcheck``, ``dplocal`` or ``dpset`` model, whose wrong answers go wrong at one copied step
+    deep in a long think: the outcome rewards say only that something failed, this says how far the programme held. It cannot
     be gamed: each line is checked against the problem itself and the lines above it, and only a programme right to
     its end (its walk and schedule included) earns all 30.
     """

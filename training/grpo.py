@@ -59,8 +59,7 @@ class GRPOScriptArguments(TrainScriptArguments):
         default=None,
         metadata={
             "help": "Reward functions by name (format, order, score, score_compat, exact, programme) or dotted import "
-            "path; "
-            "default: the three of reward_mode. Weights: reward_weights."
+            "path; default: the three of reward_mode. Weights: reward_weights."
         },
     )
     use_unsloth: bool = field(default=False, metadata={"help": "Load and wrap the model with unsloth (if installed)."})

@@ -12,6 +12,11 @@ from scheduler.reference import dp_table, reference_answer
 PROBLEMS = [Problem.from_row(row) for row in load_split("hard")[:20]]
 
 
+def a_minute_later(m: re.Match) -> str:
+    """``m``'s groups (prefix, hours, minutes, suffix) with the minutes one later: a start copied wrong."""
+    return f"{m[1]}{m[2]}:{(int(m[3]) + 1) % 60:02d}{m[4]}"
+
+
 def bend(answer: str, pattern: str, replace) -> str:
     """``answer`` with the first match of ``pattern`` replaced (the test fails if there is none)."""
     bent, count = re.subn(pattern, replace, answer, count=1, flags=re.M)
@@ -38,7 +43,7 @@ def test_a_next_moved_one_event_earlier_is_a_wrong_next_that_lands_before_the_en
 def test_dpcheck_names_a_copied_start_and_a_wrong_comparison():
     problem = next(p for p in PROBLEMS if " no, " in reference_answer(p, "dpcheck"))
     answer = reference_answer(problem, "dpcheck")
-    copied = bend(answer, r"(\d+ at )(\d\d):(\d\d)( no, )", lambda m: f"{m[1]}{m[2]}:{(int(m[3]) + 1) % 60:02d}{m[4]}")
+    copied = bend(answer, r"(\d+ at )(\d\d):(\d\d)( no, )", a_minute_later)
     assert first_wrong(problem, copied).step == "copied start"
     flipped = bend(answer, r"(\d+ at \d\d:\d\d) no, .*?;", r"\g<1> yes;")
     assert first_wrong(problem, flipped).step == "comparison"
@@ -50,8 +55,7 @@ def test_dplocal_names_a_line_head_and_a_start_copied_wrong():
     head = bend(answer, r"^(\d+\. \d\d:\d\d-\d\d:\d\d, )(\d+);", lambda m: f"{m[1]}{int(m[2]) + 1};")
     assert first_wrong(problem, head).step == "lookup"
     problem = next(p for p in PROBLEMS if " no, " in reference_answer(p, "dplocal"))
-    copied = bend(reference_answer(problem, "dplocal"), r"(; \d+ )(\d\d):(\d\d)( no, )",
-                  lambda m: f"{m[1]}{m[2]}:{(int(m[3]) + 1) % 60:02d}{m[4]}")
+    copied = bend(reference_answer(problem, "dplocal"), r"(; \d+ )(\d\d):(\d\d)( no, )", a_minute_later)
     assert first_wrong(problem, copied).step == "copied start"
     marked = bend(reference_answer(problem, "dplocal"), r"^(1\. .+ \(\d\d:\d\d-\d\d:\d\d)(, priority)?\)$",
                   lambda m: f"{m[1]}{'' if m[2] else ', priority'})")

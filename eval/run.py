@@ -53,7 +53,9 @@ class EvalArgs:
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy"})
     top_p: float = 1.0
     samples: int = field(default=1, metadata={"help": "completions per prompt (needs temperature > 0 above 1)"})
-    max_new_tokens: int = 1024
+    max_new_tokens: int = field(default=2560, metadata={
+        "help": "the shipped model's think on 16 events takes up to ~2,300 tokens (a model that stops early costs "
+        "nothing more)"})
     seed: int = 0
     batch_size: int | None = field(default=None, metadata={"help": "default: 64 on a GPU, 8 on a CPU"})
     backend: Literal["auto", "transformers", "vllm"] = "auto"

@@ -22,10 +22,10 @@ from models.specs import PRESETS, ModelSpec, resolve_preset
 
 DEFAULT_PRESET = "smollm2-135m"
 BASE_MAX_NEW_TOKENS = 128
-# The tuned model's recap think on 10-16 events runs past 1,024 tokens in 18 of the hard split's 100 answers (the
-# longest 1,252, valid; none reaches eval's 2,048 cap: results/grpo-lora-s17-28steps-hard-greedy); the cap only ends
-# an answer that would go on.
-MAX_NEW_TOKENS = 1536
+# The tuned model's dpset think writes the whole programme: on the hard split (10-16 events) 77 of its 100 answers
+# run past 1,536 tokens and 16 past 2,048, the longest 2,256 (results/sft-lora-dpset-n22k-g4-hard-greedy; canonical
+# test sizes: median 819, longest 1,198); the cap only ends an answer that would go on.
+MAX_NEW_TOKENS = 2560
 
 
 @dataclass(frozen=True)

@@ -86,11 +86,20 @@ def _start_text(summary: dict, args: dict) -> str:
         return ""
     sha = summary.get("init_adapter_sha256")
     weights = f" (weights sha256 `{sha[:8]}…`)" if sha else ""
-    record = summary.get("start_record")
-    if record:
-        return (f", continuing the {record['stage'].upper()} LoRA{weights} whose training record is in `{record['folder']}/` "
-                f"({record['steps']} steps, {_duration(record['wall_s'])} on {record['device']})")
-    return f", starting from the adapter `{start}`{weights}"
+    records = summary.get("start_records") or []
+    if not records:
+        return f", starting from the adapter `{start}`{weights}"
+    *earlier, record = records
+    text = (f", continuing the {record['stage'].upper()} LoRA{weights} whose training record is in `{record['folder']}/` "
+            f"({_record_text(record)})")
+    if earlier:
+        text += "; it continued " + ", which continued ".join(
+            f"the {r['stage'].upper()} of `{r['folder']}/` ({_record_text(r)})" for r in reversed(earlier))
+    return text
+
+
+def _record_text(record: dict) -> str:
+    return f"{record['steps']} steps, {_duration(record['wall_s'])} on {record['device']}"
 
 
 def _data_text(data: dict, args: dict) -> str:
@@ -245,11 +254,14 @@ def write_card(output_dir: str, metrics: list[str] | None = None) -> Path:
                                    "lora_target_modules": sorted(config.get("target_modules") or [])}
     if (out / PLOT_NAME).is_file():  # written by training.log
         summary["plot"] = PLOT_NAME
-    for start in sorted(out.glob(f"*/{SUMMARY_NAME}")):  # a continued run's start, kept beside it (e.g. sft/)
+    # a continued run's starts, kept beside it oldest first (e.g. 1-sft/, 2-grpo/): the last one is its own start
+    summary["start_records"] = []
+    for start in sorted(out.glob(f"*/{SUMMARY_NAME}")):
         record = json.loads(start.read_text(encoding="utf-8"))
-        summary["start_record"] = {"folder": start.parent.name, "stage": record.get("stage", "sft"),
-                                   "steps": record.get("global_step", "?"), "wall_s": record.get("train_wall_time_s", 0),
-                                   "device": record.get("device", "unknown device")}
+        summary["start_records"].append({"folder": start.parent.name, "stage": record.get("stage", "sft"),
+                                         "steps": record.get("global_step", "?"),
+                                         "wall_s": record.get("train_wall_time_s", 0),
+                                         "device": record.get("device", "unknown device")})
     values, sources = read_metrics(metrics or [])
     card = out / CARD_NAME
     card.write_text(render_card(summary, values or None, sources or None), encoding="utf-8")

@@ -73,7 +73,7 @@ def test_the_weights_precision_is_fast_unless_asked(monkeypatch):
 
 def test_the_base_lane_has_its_own_smaller_cap(monkeypatch):
     config = parse_config([])
-    assert config.max_new_tokens == 1536 and config.base_max_new_tokens == 128
+    assert config.max_new_tokens == 2560 and config.base_max_new_tokens == 128
     assert parse_config(["--base-max-new-tokens", "512"]).base_max_new_tokens == 512
     monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "24")  # never above the general cap (the tests' server)
     assert parse_config([]).base_max_new_tokens == 24
@@ -102,7 +102,8 @@ def test_the_default_cap_fits_the_longest_hard_answer_of_the_shipped_model():
 
 
 def test_a_longer_cap_than_the_sliders_stays_reachable():
-    """A dp-format model's hard answers need 2,560 new tokens: a cap that high is the slider's top, not clipped."""
+    """The default cap (2,560: the shipped think's hard answers) leaves room above it; a cap above the sliders' top
+    becomes their top instead of being clipped."""
     import gradio as gr
 
     import app
@@ -111,7 +112,8 @@ def test_a_longer_cap_than_the_sliders_stays_reachable():
         demo = app.build_demo(parse_config(argv))
         return {block.elem_id: block for block in demo.blocks.values() if isinstance(block, gr.Slider)}
 
-    longer = sliders(["--max-new-tokens", "2560"])
-    assert longer["tuned-tokens"].maximum == 2560 and longer["tuned-tokens"].value == 2560
-    assert longer["base-tokens"].maximum == 2560
-    assert sliders([])["tuned-tokens"].maximum == 2048
+    default = sliders([])
+    assert default["tuned-tokens"].maximum == 4096 and default["tuned-tokens"].value == 2560
+    longer = sliders(["--max-new-tokens", "6000"])
+    assert longer["tuned-tokens"].maximum == 6000 and longer["tuned-tokens"].value == 6000
+    assert longer["base-tokens"].maximum == 6000

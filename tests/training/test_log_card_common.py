@@ -97,6 +97,21 @@ def test_the_card_of_a_continued_adapter_gives_its_own_rank_and_its_start(tmp_pa
     assert "![the training curves](training_log.png)" in write_card(str(tmp_path)).read_text()
 
 
+def test_the_card_of_a_many_stage_adapter_names_every_stage_oldest_last(tmp_path):
+    """A shipped LoRA made in stages keeps each earlier stage's record in a numbered folder: the card names its own
+    start (the newest folder) first, then what that one continued, down to the first stage."""
+    summary = {**SUMMARY, "stage": "sft", "init_adapter_sha256": "255012f7ac50"}
+    (tmp_path / "training_summary.json").write_text(json.dumps(summary))
+    for folder, stage, steps, wall in (("1-sft", "sft", 1032, 923.0), ("2-grpo", "grpo", 28, 618.0), ("3-sft", "sft", 655, 902.0)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "training_summary.json").write_text(json.dumps(
+            {"stage": stage, "global_step": steps, "train_wall_time_s": wall, "device": "1 x NVIDIA H100"}))
+    card = write_card(str(tmp_path)).read_text()
+    assert ("continuing the SFT LoRA (weights sha256 `255012f7…`) whose training record is in `3-sft/` (655 steps, "
+            "15.0 min on 1 x NVIDIA H100); it continued the GRPO of `2-grpo/` (28 steps, 10.3 min on 1 x NVIDIA H100), "
+            "which continued the SFT of `1-sft/` (1032 steps, 15.4 min on 1 x NVIDIA H100)") in card
+
+
 def test_card_includes_metrics_per_split(tmp_path):
     (tmp_path / "training_summary.json").write_text(json.dumps(SUMMARY))
     (tmp_path / "run-test").mkdir()

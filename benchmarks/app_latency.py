@@ -4,6 +4,7 @@
     python benchmarks/app_latency.py --problems 0 1 5 --repeat 2 --json benchmarks/results/app_latency_cpu.json
     python benchmarks/app_latency.py --url http://127.0.0.1:7860/   # a Space already running
     python benchmarks/app_latency.py --tuned-adapter DIR      # other flags are app.py's (--preset, --max-new-tokens ...)
+    python benchmarks/app_latency.py --split hard --problems 0 1  # a long day, pasted as a user would (also: names)
 
 It starts ``python app.py`` on a free port (unless ``--url``), opens the page in headless Chromium
 (Debian's, through Playwright, as tests/app/test_browser.py does), and clicks the run button once to
@@ -32,7 +33,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from app_concurrency import start_app  # noqa: E402
 
-from space.browser import LANES, open_page  # noqa: E402
+from scheduler.data import load_problems  # noqa: E402
+from space.browser import LANES, open_page, paste  # noqa: E402
 
 TARGETS = {"both_done_s": 10.0, "tuned_done_s": 8.0, "first_text_s": 1.0}
 
@@ -121,7 +123,9 @@ def summarise(runs: list[dict]) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], add_help=False)
-    parser.add_argument("--problems", type=int, nargs="+", default=[0, 1], help="rows of the canonical test split")
+    parser.add_argument("--problems", type=int, nargs="+", default=[0, 1], help="rows of the split")
+    parser.add_argument("--split", default="test", help="test (picked in the page's list) or another committed split "
+                        "such as hard or names (each row pasted into the paste box)")
     parser.add_argument("--repeat", type=int, default=1, help="clicks per problem (the median is reported)")
     parser.add_argument("--url", help="a Space already running (default: start app.py here)")
     parser.add_argument("--label", default="", help="a note stored with the figures (e.g. 'before')")
@@ -135,10 +139,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         warm = click_and_time(page, timeout_ms=600_000)  # first use: provisioning and loading
         report["first_use"] = {**warm, "wall_s": round(time.perf_counter() - started, 2)}
+        problems = load_problems(own.split) if own.split != "test" else None
         for index in own.problems:
-            pick_problem(page, index)
+            if problems is None:
+                pick_problem(page, index)
+            else:
+                paste(page, problems[index].to_prompt())
+                page.wait_for_timeout(300)  # the solver lane and prompt preview follow the table
             runs = [click_and_time(page) for _ in range(own.repeat)]
-            report["problems"][f"test #{index}"] = {"runs": runs, "median": summarise(runs)}
+            report["problems"][f"{own.split} #{index}"] = {"runs": runs, "median": summarise(runs)}
     report["load_average_1m_end"] = os.getloadavg()[0]
 
     print(f"{own.label + ': ' if own.label else ''}{os.cpu_count()} CPUs, load average {report['load_average_1m']:.2f}; "

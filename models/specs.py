@@ -7,12 +7,13 @@ weights. Presets pair a base model with its tuned version, for the app's side-by
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from models.errors import ModelLoadError
 from models.provision import ALIAS as SMOLLM2_ALIAS
-from scheduler.reference import DEFAULT_THINK
+from scheduler.reference import DEFAULT_THINK, THINK_FORMATS
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 HEURISTIC_PREFIX = "heuristic:"
@@ -22,13 +23,20 @@ HEURISTIC_PREFIX = "heuristic:"
 class ModelSpec:
     """A model to run: ``model`` is a hub id, a local folder, ``smollm2-135m-instruct`` (the embedded
     base) or ``heuristic:NAME`` (a rule, no LLM); ``adapter`` is a local LoRA folder saved by peft; ``think`` the
-    think format the model was trained to write (``scheduler.reference.THINK_FORMATS``): the app's CPU decoder
-    drafts tokens from the solver's answer in that format, and a draft in another one is only slower."""
+    think format the model was trained to write (``scheduler.reference.THINK_FORMATS``), by default the one its
+    training record says (``think_format``): the app's CPU decoder drafts tokens from the solver's answer in that
+    format, and a draft in another one is only slower."""
 
     model: str
     adapter: str | None = None
     label: str | None = None
-    think: str = DEFAULT_THINK
+    think: str | None = None
+
+    @property
+    def think_format(self) -> str:
+        """``think`` if set, else the format the adapter's (or a local model's) training record names, else the
+        project's default."""
+        return self.think or trained_think(self.adapter) or trained_think(self.model) or DEFAULT_THINK
 
     @property
     def name(self) -> str:
@@ -41,6 +49,23 @@ class ModelSpec:
     @property
     def is_heuristic(self) -> bool:
         return self.model.startswith(HEURISTIC_PREFIX)
+
+
+def trained_think(folder: str | None) -> str | None:
+    """The think format a checkpoint folder was trained on: its ``training_summary.json``'s, else (a GRPO stage, which
+    trains on no targets) that of the newest earlier stage kept beside it (``1-sft/``, ``2-grpo/``, …); None when the
+    folder is not local or no record names a format this checkout knows."""
+    if not folder or not Path(folder).is_dir():
+        return None
+    root = Path(folder)
+    for record in [root / "training_summary.json", *sorted(root.glob("*/training_summary.json"), reverse=True)]:
+        try:
+            think = json.loads(record.read_text(encoding="utf-8")).get("data", {}).get("think_format")
+        except (OSError, ValueError, AttributeError):  # absent or unreadable: the next record may say
+            continue
+        if think in THINK_FORMATS:  # a format this checkout cannot write drafts in is no hint at all
+            return think
+    return None
 
 
 @dataclass(frozen=True)

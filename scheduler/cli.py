@@ -20,7 +20,7 @@ from pathlib import Path
 
 from scheduler.errors import SchedulerError
 from scheduler.events import Problem, parse_problem
-from scheduler.reference import reference_answer
+from scheduler.reference import DEFAULT_THINK, THINK_FORMATS, reference_answer
 from scheduler.solver import solve
 
 MAX_INPUT_BYTES = 1_000_000
@@ -56,8 +56,8 @@ def visible(text: str) -> str:
     return "".join(ch if ch.isprintable() or ch == "\n" else ch.encode("unicode_escape").decode("ascii") for ch in text)
 
 
-def report(problem: Problem) -> dict:
-    """The solver's answer as JSON-safe data."""
+def report(problem: Problem, think: str = DEFAULT_THINK) -> dict:
+    """The solver's answer as JSON-safe data, its reference answer's think in the ``think`` format."""
     solution = solve(problem)
     return {
         "optimal_score": solution.score,
@@ -65,7 +65,7 @@ def report(problem: Problem) -> dict:
             {"name": ev.name, "start": ev.start_hhmm, "end": ev.end_hhmm, "priority": ev.name in problem.priorities}
             for ev in solution.events
         ],
-        "reference_answer": reference_answer(problem),
+        "reference_answer": reference_answer(problem, think),
         "problem": problem.to_prompt(),
     }
 
@@ -87,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("file", nargs="?", default="-", help="the problem in the dataset's text format, or - for stdin")
     parser.add_argument("--json", action="store_true", help="print JSON (schedule, optimal score, reference answer)")
+    parser.add_argument("--think", choices=list(THINK_FORMATS), default=DEFAULT_THINK,
+                        help=f"the reference answer's think format (default {DEFAULT_THINK}; the shipped model writes "
+                        "dpset)")
     args = parser.parse_args(argv)
     if hasattr(sys.stdout, "reconfigure"):  # a non-UTF-8 terminal gets escapes, not a UnicodeEncodeError
         sys.stdout.reconfigure(errors="backslashreplace")
@@ -95,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     except SchedulerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    data = report(problem)
+    data = report(problem, args.think)
     try:
         print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else render(data, len(problem.events)))
         sys.stdout.flush()

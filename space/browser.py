@@ -46,6 +46,15 @@ def load_example(page, label: str = "test #1") -> None:
     )
 
 
+def paste(page, text: str, expect: str = "Loaded the pasted problem") -> None:
+    """Paste ``text`` into the paste box as a user with their own day would, and wait for the status to say ``expect``."""
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("tab", name="Type or paste").click()
+    page.fill("#paste-box textarea", text)
+    page.click("#paste-button")
+    page.wait_for_function(f"document.querySelector('#input-status')?.innerText.includes({expect!r})", timeout=30_000)
+
+
 def run_both(page, timeout_ms: int = 300_000) -> None:
     """Press the run button and wait until every configured lane has its final card."""
     page.click("#run-button")

@@ -276,7 +276,7 @@ def run_lane(side: Side, problem: Problem, settings: SamplingSettings, pool: Mod
         unsent = True
         # The solver's reference answer only drafts tokens for the CPU fast path (models.fast_decode);
         # every token shown is still the model's own greedy choice.
-        stream = backend.stream(build_messages(problem), settings, hint=reference_answer(problem, side.spec.think))
+        stream = backend.stream(build_messages(problem), settings, hint=reference_answer(problem, side.spec.think_format))
         try:
             for text in stream:
                 share.sync()  # between two decoder steps, in this lane's thread: its share of the cores now

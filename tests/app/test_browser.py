@@ -3,7 +3,7 @@ markup in a user's event name shown as text, never run."""
 
 import pytest
 
-from space.browser import CHROMIUM, LANES, load_example, open_page, run_both
+from space.browser import CHROMIUM, LANES, load_example, open_page, paste, run_both
 
 pytestmark = pytest.mark.skipif(
     not __import__("os").path.exists(CHROMIUM), reason=f"no Chromium at {CHROMIUM}: run .ci/setup-browser.sh"
@@ -60,12 +60,14 @@ REFUSED = ["- <img src=x onerror=window.__xss=5> (10:00 - 11:00)", "- <event><na
 INJECTED = "img[src=x], [onerror], [onmouseover], #input-status event, #solver-card event"
 
 
-def paste(page, text, expect):
-    page.get_by_role("tab", name="Compare").click()
-    page.get_by_role("tab", name="Type or paste").click()
-    page.fill("#paste-box textarea", text)
-    page.click("#paste-button")
-    page.wait_for_function(f"document.querySelector('#input-status').innerText.includes({expect!r})", timeout=30_000)
+def test_a_day_of_held_out_names_pasted_in_the_dataset_format_fills_the_table(page):
+    """What benchmarks/app_latency.py --split names pastes: the problem's own text, every name kept as written."""
+    from scheduler.data import load_problems
+
+    problem = next(p for p in load_problems("names") if any(not e.name.isascii() for e in p.events))
+    paste(page, problem.to_prompt())
+    table = page.inner_text("#events-table")
+    assert all(event.name in table for event in problem.events), table
 
 
 def test_nasty_names_reach_every_view_as_text(page):

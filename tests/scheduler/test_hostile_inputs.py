@@ -69,6 +69,20 @@ def test_cli_subprocess_prints_the_schedule_and_the_reference_answer(tmp_path):
     assert reference_answer(problem) in out
 
 
+def test_cli_writes_the_reference_think_in_the_format_asked(tmp_path, capsys):
+    """--think dpset: the think the shipped model writes, read back line by line by the dp checker."""
+    from scheduler.dp_check import first_wrong
+
+    case = next(c for c in CASES if c["id"] == "text-canonical-test-0")
+    problem = parse_problem(text_of(case))
+    assert main([str(write_file(case, tmp_path)), "--json", "--think", "dpset"]) == 0
+    answer = json.loads(capsys.readouterr().out)["reference_answer"]
+    assert answer == reference_answer(problem, "dpset") != reference_answer(problem)
+    assert first_wrong(problem, answer) is None
+    with pytest.raises(SystemExit):
+        main([str(write_file(case, tmp_path)), "--think", "no-such-format"])
+
+
 def test_cli_subprocess_errors_are_one_line_without_traceback(tmp_path):
     bad = next(c for c in CASES if c["id"] == "text-script-tag-name")
     proc = run_cli("-", stdin=text_of(bad).encode("utf-8"))

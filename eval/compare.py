@@ -2,10 +2,14 @@
 
     python -m eval.compare results/smollm2-135m-sft-v2-test-greedy results/smollm2-135m-grpo2-test-greedy
     python -m eval.compare RUN_A RUN_B --json
+    python -m eval.compare RUN_A --headroom      # the most any change of RUN_A could show on its prompts
 
 Both runs score the same problems, so the difference is measured problem by problem: its mean, the
 standard error of that mean (paired, much tighter than comparing the two runs' own error bars), and how
 many problems got better, worse or stayed equal. Runs are ``results/`` folders (or their names).
+
+``--headroom`` pairs a run with a perfect one (every answer at the optimum): near the ceiling, even that gain may be
+within two standard errors, so a criterion such as "a gain above twice its s.e." cannot be met from that run.
 """
 
 from __future__ import annotations
@@ -82,20 +86,42 @@ def compare(a: Path, b: Path) -> dict:
     }
 
 
+def headroom(a: Path) -> dict:
+    """Paired statistics of a perfect run (every answer scores 1) minus A: the largest gain any run could show."""
+    sa = scores(a)
+    if not sa:
+        raise SchedulerError(f"{a.name} has no answered prompts.")
+    gain = [100 * (1.0 - s) for s in sa.values()]
+    stderr = statistics.stdev(gain) / math.sqrt(len(gain)) if len(gain) > 1 else float("nan")
+    mean = statistics.fmean(gain)
+    return {"a": a.name, "split": (read_json(a / "config.json") or {}).get("split"), "n": len(gain),
+            "mean_a": round(100 - mean, 2), "headroom": round(mean, 2), "headroom_stderr": round(stderr, 2),
+            "ratio": round(mean / stderr, 2) if stderr else None, "below_optimum": sum(g > 0 for g in gain)}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m eval.compare", description=__doc__.split("\n\n")[0])
     parser.add_argument("run_a", help="the reference run (folder or name under --results-dir)")
-    parser.add_argument("run_b", help="the run compared with it")
+    parser.add_argument("run_b", nargs="?", help="the run compared with it")
     parser.add_argument("--results-dir", default="results")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--headroom", action="store_true",
+                        help="instead of a second run, a perfect one: the largest gain any change of RUN_A could show")
     args = parser.parse_args(argv)
+    if (args.run_b is None) != args.headroom:
+        parser.error("give a second run to compare with, or --headroom (not both)")
     try:
-        report = compare(run_dir(args.run_a, args.results_dir), run_dir(args.run_b, args.results_dir))
+        a = run_dir(args.run_a, args.results_dir)
+        report = headroom(a) if args.headroom else compare(a, run_dir(args.run_b, args.results_dir))
     except SchedulerError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(report, indent=1))
+    elif args.headroom:
+        print(f"{report['a']} ({report['split']}, {report['n']} answers, {report['below_optimum']} below the optimum):\n"
+              f"  a perfect run would gain {report['headroom']:+.2f} ± {report['headroom_stderr']:.2f} "
+              f"({report['ratio']} standard errors) over its mean {report['mean_a']:.2f}")
     else:
         print(f"{report['b']} vs {report['a']} ({report['split']}, {report['n']} prompts, paired):\n"
               f"  mean {report['mean_b']:.2f} vs {report['mean_a']:.2f}: "

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from eval.compare import compare, main, run_dir
+from eval.compare import compare, headroom, main, run_dir
 from scheduler import SchedulerError
 
 
@@ -50,3 +50,15 @@ def test_cli_on_committed_results(capsys):
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 100 and report["split"] == "test"
     assert report["diff"] == pytest.approx(report["mean_b"] - report["mean_a"], abs=0.011)
+
+
+def test_headroom_is_the_paired_gain_of_a_perfect_run(tmp_path, capsys):
+    a = make_run(tmp_path, "a", "hard", [1.0, 0.0, 0.9, 1.0])
+    perfect = make_run(tmp_path, "perfect", "hard", [1.0, 1.0, 1.0, 1.0])
+    report, paired = headroom(a), compare(a, perfect)
+    assert (report["headroom"], report["headroom_stderr"]) == (paired["diff"], paired["diff_stderr"])
+    assert report["below_optimum"] == 2 and report["mean_a"] == paired["mean_a"]
+    assert abs(report["ratio"] - 27.5 / report["headroom_stderr"]) < 0.02  # the s.e. is rounded, the ratio is not
+    assert main([str(a), "--headroom"]) == 0 and "a perfect run would gain +27.50" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([str(a)])  # neither a second run nor --headroom

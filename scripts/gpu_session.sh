@@ -301,9 +301,11 @@ folder = merged_adapter_folder(ModelSpec(model="smollm2-135m-instruct", adapter=
 shutil.copytree(folder, sys.argv[2], dirs_exist_ok=True)
 print(f"merged {sys.argv[1]} into {sys.argv[2]}")
 PY
-    # The shipped adapter from its checkpoints/ path with the decode step in one CUDA graph (issue 15's first-call
-    # figure), alone on the GPU so that its wall time is its own; paired later with the committed default-step runs.
-    [ -z "${GRAPH_EVAL:-}" ] || SCHEDULER_DECODE_STEP=graph step eval-graph python3 -m eval.run \
+  fi
+  # The start (e.g. the shipped adapter from its checkpoints/ path) with the decode step in one CUDA graph (issue 15's
+  # first-call figure), alone on the GPU so that its wall time is its own; paired later with the committed runs.
+  if [ -n "$FROM" ] && [ -n "${GRAPH_EVAL:-}" ]; then
+    SCHEDULER_DECODE_STEP=graph step eval-graph python3 -m eval.run \
       --model smollm2-135m-instruct --adapter "$FROM" --split test,hard,names \
       --run_name "$GRAPH_EVAL-{split}-greedy-graph" --results_dir "$WORK/results" "${EVAL[@]}" || true
   fi

@@ -1,4 +1,4 @@
-"""The Gradio Space: a base model and its GRPO-tuned version scheduling the same day, side by side.
+"""The Gradio Space: a base model and its fine-tuned version scheduling the same day, side by side.
 
     python app.py                          # the embedded SmolLM2-135M pair on CPU (see space/config.py)
     python app.py --preset qwen-7b --host 0.0.0.0 --port 7860

@@ -75,7 +75,7 @@ def _env(name: str) -> str | None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python app.py",
-        description="Compare a base model and its GRPO-tuned version on event scheduling (a Gradio Space).",
+        description="Compare a base model and its fine-tuned version on event scheduling (a Gradio Space).",
     )
     parser.add_argument("--preset", choices=sorted(PRESETS), help=f"model pair (default {DEFAULT_PRESET})")
     parser.add_argument("--base-model", help="hub id, local folder or smollm2-135m-instruct")

@@ -235,9 +235,9 @@ def build_demo(config: AppConfig, pool: ModelPool | None = None) -> gr.Blocks:
                         status.render()
                     with gr.Column(scale=2):
                         with gr.Accordion("Generation settings", open=True):
-                            # room above the default cap (2,560: the shipped think's hard answers); a longer cap set
+                            # room above the default cap (4,096: the shipped think on a long day); a longer cap set
                             # by the config is the slider's top instead of being clipped
-                            top = max(4096, config.max_new_tokens)
+                            top = max(8192, config.max_new_tokens)
                             tuned_tokens = gr.Slider(16, top, value=config.max_new_tokens, step=16,
                                                      label="Max new tokens, fine-tuned model", elem_id="tuned-tokens")
                             base_tokens = gr.Slider(

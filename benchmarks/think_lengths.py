@@ -6,8 +6,9 @@ Two figures per format, with the embedded SmolLM2's tokenizer (provisioned first
 or ``--tokenizer DIR``'s:
 - the SFT example (chat-templated prompt + answer) of ``--n`` generated problems of canonical and of hard sizes (names
   from the ``coined`` source, as the shipped recipe's): its mean and longest, the training cost;
-- the answer alone on each committed split (test, hard, names): median, 95th percentile and longest, the decoding
-  cost and what ``eval.run``'s ``--max_new_tokens`` must hold.
+- the answer alone on each committed split (test, hard, names, names-hard: a long day of names no training set uses,
+  often in scripts that take more tokens): median, 95th percentile and longest, the decoding cost and what
+  ``--max_new_tokens`` must hold.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> dict:
     report: dict = {"tokenizer": Path(args.tokenizer).name if args.tokenizer else "SmolLM2-135M-Instruct", "n": args.n, "seed": args.seed, "formats": {}}
     sizes = {"canonical sizes": generated_rows(args.n, args.seed, 0.0, "coined"),
              "hard sizes": generated_rows(args.n, args.seed, 1.0, "coined")}
-    splits = {name: [Problem.from_row(row) for row in load_split(name)] for name in ("test", "hard", "names")}
+    splits = {name: [Problem.from_row(row) for row in load_split(name)] for name in ("test", "hard", "names", "names-hard")}
     for think in args.formats:
         entry: dict = {"sft_example": {}, "answer": {}}
         for label, rows in sizes.items():

@@ -34,7 +34,8 @@ from eval.results import (
 from models.backend import SamplingSettings
 from models.generation import choose_backend, load_backend
 from models.specs import ModelSpec, resolve_preset
-from scheduler import Problem, SchedulerError, Verdict, aggregate, breakdown, build_messages, load_split, score_completion
+from scheduler import (Problem, SchedulerError, Verdict, aggregate, breakdown, build_messages, load_split,
+                       reference_answer, score_completion)
 
 TIMING_KEYS = ("wall_time_s", "tokens_per_second")
 
@@ -47,21 +48,26 @@ class EvalArgs:
     preset: str | None = field(default=None, metadata={"help": "smollm2-135m or qwen-7b (instead of --model)"})
     preset_side: Literal["base", "tuned"] = field(default="base", metadata={"help": "which side of the preset"})
     split: str = field(default="test", metadata={
-        "help": "test, hard, names, train, or a .jsonl file of dataset rows; several comma-separated (one model load; "
+        "help": "test, hard, names, names-hard, train, or a .jsonl file of dataset rows; several comma-separated (one model load; "
         "a --run-name then needs '{split}')"})
     limit: int | None = field(default=None, metadata={"help": "only the first N rows"})
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy"})
     top_p: float = 1.0
     samples: int = field(default=1, metadata={"help": "completions per prompt (needs temperature > 0 above 1)"})
-    max_new_tokens: int = field(default=2560, metadata={
-        "help": "the shipped model's think on 16 events takes up to ~2,300 tokens (a model that stops early costs "
-        "nothing more)"})
+    max_new_tokens: int = field(default=4096, metadata={
+        "help": "the shipped model's think on a 16-event day of long names takes up to ~3,000 tokens (a model that "
+        "stops early costs nothing more)"})
     seed: int = 0
     batch_size: int | None = field(default=None, metadata={"help": "default: 64 on a GPU, 8 on a CPU"})
     backend: Literal["auto", "transformers", "vllm"] = "auto"
     method: Literal["loop", "plain"] = field(default="loop", metadata={
         "help": "transformers batches: loop (our decode loop, models.decode_loop: CUDA graphs on a GPU) or plain "
         "generate (the reference)"})
+    hint: bool = field(default=False, metadata={
+        "help": "greedy on a CPU: each answer through the app's decoder, which drafts tokens from the solver's "
+        "reference answer (in the think format the model's training record names) and keeps only those the model "
+        "itself would write: the same greedy answers, decoded several times faster by a model that follows the "
+        "format (one prompt at a time; --batch-size does not apply)"})
     device: str | None = field(default=None, metadata={"help": "cuda or cpu (default: cuda when present)"})
     dtype: Literal["auto", "fast", "float32", "bfloat16"] | None = field(default=None, metadata={
         "help": "transformers weights: auto (the default: bf16 on a GPU, fp32 on a CPU), fast (bf16 also on a CPU "
@@ -137,6 +143,8 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
         raise SchedulerError("Greedy decoding gives the same completion every time; use --temperature > 0 with --samples > 1.")
     if args.limit is not None and args.limit < 1:
         raise SchedulerError(f"--limit must be at least 1, not {args.limit}.")
+    if args.hint and not settings.greedy:
+        raise SchedulerError("--hint drafts greedy answers only; leave --temperature at 0.")
     if args.batch_size is not None and args.batch_size < 1:
         raise SchedulerError(f"--batch-size must be at least 1, not {args.batch_size}.")
     rows = load_split(args.split)[: args.limit]
@@ -153,9 +161,12 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
     }
     if args.dtype:  # only when asked, so that runs made before the flag existed still resume
         identity["dtype"] = args.dtype
+    if args.hint:  # the same answers, but another decoder: a run is made one way throughout
+        identity["hint"] = True
     config = read_json(out / "config.json")
     if config is not None and config.get("identity") != identity:
-        differ = sorted(k for k in identity if config.get("identity", {}).get(k) != identity[k])
+        before = config.get("identity") or {}
+        differ = sorted(k for k in set(identity) | set(before) if before.get(k) != identity.get(k))
         raise SchedulerError(
             f"{out} already holds a run with other settings ({', '.join(differ)} differ); "
             "pass another --run-name, or delete that folder to start over."
@@ -209,7 +220,11 @@ def run(args: EvalArgs, command: str | None = None, backends: dict | None = None
                 # A batch's seed follows from its first key: sampled runs repeat with the same batch size.
                 batch_settings = replace(settings, seed=settings.seed + position[batch[0]])
                 t0 = time.perf_counter()
-                results = backend.generate([messages[i] for i, _ in batch], batch_settings, batch_size=batch_size)
+                if args.hint:
+                    results = [backend.answer(messages[i], batch_settings,
+                                              hint=reference_answer(problems[i], spec.think_format)) for i, _ in batch]
+                else:
+                    results = backend.generate([messages[i] for i, _ in batch], batch_settings, batch_size=batch_size)
                 share = (time.perf_counter() - t0) / len(batch)
                 records = []
                 for (i, s), result in zip(batch, results):

@@ -64,6 +64,10 @@ class Backend(ABC):
     ) -> list[GenerationResult]:
         """One reply per conversation, in order."""
 
+    def answer(self, messages: Messages, settings: SamplingSettings, hint: str | None = None) -> GenerationResult:
+        """One reply, whole; ``hint`` as in ``stream`` (a backend may draft from it, the reply is the same)."""
+        return self.generate([messages], settings)[0]
+
     def stream(self, messages: Messages, settings: SamplingSettings, hint: str | None = None) -> Iterator[str]:
         """The reply as it grows (each item is the whole text so far); here, all at once.
 

@@ -132,6 +132,17 @@ class TransformersBackend(Backend):
                 out.append(GenerationResult(text, len(ids)))
         return out
 
+    def answer(self, messages, settings, hint=None):
+        """One greedy reply on a CPU through the lean decoder, drafting from ``hint`` (eval.run --hint); else
+        ``generate``. The tokens are the greedy ones either way; the count includes the EOS, as ``generate``'s."""
+        if self.fast is None or not settings.greedy:
+            return super().answer(messages, settings, hint)
+        ids = self._encode([messages])["input_ids"][0].tolist()
+        hint_ids = self.tokenizer(hint, add_special_tokens=False)["input_ids"] if hint else None
+        tokens = [t for step in self.fast.decode(ids, settings.max_new_tokens, hint_ids=hint_ids) for t in step]
+        text = self.tokenizer.decode([t for t in tokens if t not in self.eos_ids], skip_special_tokens=True)
+        return GenerationResult(text, len(tokens))
+
     def stream(self, messages, settings, hint=None):
         """The reply as it grows: the lean decoder for greedy decoding on a CPU (with ``hint`` drafts), else
         ``generate``."""

@@ -5,6 +5,8 @@
   so the split never moves when the generator changes.
 - ``names``: 100 problems of canonical size (4-8 events) whose names come only from the held-out
   name pool (``scheduler.names``), vendored in ``data/names``: names no training set contains.
+- ``names-hard``: 100 problems of the hard preset's sizes (10-16 events) with held-out names only, vendored in
+  ``data/names-hard``: a person's own full day, the longest answers any split asks for.
 
 The hub is tried only when ``HF_HUB_OFFLINE`` is unset and it answers within a couple of seconds.
 """
@@ -26,6 +28,7 @@ LOCAL_SPLITS = {
     "test": DATA_DIR / "events-scheduling" / "test.jsonl",
     "hard": DATA_DIR / "hard" / "test.jsonl",
     "names": DATA_DIR / "names" / "test.jsonl",
+    "names-hard": DATA_DIR / "names-hard" / "test.jsonl",
 }
 HUB_SPLITS = ("train", "test")
 COLUMNS = ("events", "priority_events", "optimal_score", "prompt")

@@ -3,14 +3,15 @@
 Follows ``DATASET-SPEC.md`` (the canonical generator's distribution, in numbers) the reasoning-gym
 way: a config dataclass with ranges and a ``validate()``, and item ``idx`` drawn from its own
 ``Random`` seeded by (preset, seed, idx) -- random access, deterministic, no global state.
-Every row carries its optimal schedule. Rows equal to a canonical test problem (or a vendored hard
-or names test problem) are never produced: such a draw is rejected and drawn again.
+Every row carries its optimal schedule. Rows equal to a canonical test problem (or a vendored hard,
+names or names-hard test problem) are never produced: such a draw is rejected and drawn again.
 
 Names come from the canonical 50 (``names="canonical"``) or from a pool of ``scheduler.names``
 (``train`` / ``heldout``): 1-3 random groups of the pool per problem, names never repeated.
 
     python -m scheduler.generator --preset hard --n 100 --seed 2026 --out data/hard/test.jsonl
     python -m scheduler.generator --preset names --n 100 --seed 2026 --out data/names/test.jsonl
+    python -m scheduler.generator --preset names-hard --n 100 --seed 2026 --out data/names-hard/test.jsonl
 """
 
 from __future__ import annotations
@@ -127,10 +128,14 @@ PRESETS["qualified-hard"] = replace(PRESETS["diverse-hard"], qualifier_probabili
 # The qualified presets with a coined first word on 15% of the pool's names as well (training only).
 PRESETS["coined"] = replace(PRESETS["qualified"], coined_probability=0.15)
 PRESETS["coined-hard"] = replace(PRESETS["qualified-hard"], coined_probability=0.15)
+# A long day of names no training set uses: the hard preset's sizes and conflicts, held-out names only (evaluation only:
+# what a person pasting a full day of their own meets).
+PRESETS["names-hard"] = replace(PRESETS["hard"], names="heldout")
 VENDORED_TESTS = (
     DATA_DIR / "events-scheduling" / "test.jsonl",
     DATA_DIR / "hard" / "test.jsonl",
     DATA_DIR / "names" / "test.jsonl",
+    DATA_DIR / "names-hard" / "test.jsonl",
 )
 
 

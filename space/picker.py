@@ -1,7 +1,9 @@
-"""The ready-made problems the page offers: the canonical test split, and the ``names`` split when present.
+"""The ready-made problems the page offers: the canonical test split, and the ``names`` and ``names-hard`` splits
+when present.
 
-``names`` holds 100 problems whose event names come only from a held-out pool (everyday names no
-training set contains); a checkout without ``data/names/test.jsonl`` simply does not offer it.
+``names`` holds 100 problems whose event names come only from a held-out pool (everyday names no training set
+contains), ``names-hard`` 100 full days (10-16 events) of such names; a checkout without their ``data/`` files simply
+does not offer them.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from scheduler import Problem, SchedulerError, load_problems
 SPLITS = {
     "test": "canonical test (the published evaluation's 100)",
     "names": "names (100 problems with everyday names no training set contains)",
+    "names-hard": "names-hard (100 full days of 10-16 such events)",
 }
 
 

@@ -217,7 +217,7 @@ def render_card(summary: dict, metrics: dict[str, dict] | None = None, sources: 
     think = data.get("think_format", "")
     if stage == "sft" and think.startswith("dp"):
         body.insert(-1, f"The `{think}` think writes the whole dynamic programme, one line per event: give it room "
-                        "(the project generates with `max_new_tokens=2560`; `python -m scheduler problem.txt --think "
+                        "(`max_new_tokens=4096` holds a 16-event day, long names included; `python -m scheduler problem.txt --think "
                         f"{think}` prints the solver's own answer in this format).")
     if extraction:
         body.insert(-4, "model = model.merge_and_unload()  # required for this adapter: see below")

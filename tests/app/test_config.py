@@ -73,7 +73,7 @@ def test_the_weights_precision_is_fast_unless_asked(monkeypatch):
 
 def test_the_base_lane_has_its_own_smaller_cap(monkeypatch):
     config = parse_config([])
-    assert config.max_new_tokens == 2560 and config.base_max_new_tokens == 128
+    assert config.max_new_tokens == 4096 and config.base_max_new_tokens == 128
     assert parse_config(["--base-max-new-tokens", "512"]).base_max_new_tokens == 512
     monkeypatch.setenv("SCHEDULER_MAX_NEW_TOKENS", "24")  # never above the general cap (the tests' server)
     assert parse_config([]).base_max_new_tokens == 24
@@ -102,7 +102,7 @@ def test_the_default_cap_fits_the_longest_hard_answer_of_the_shipped_model():
 
 
 def test_a_longer_cap_than_the_sliders_stays_reachable():
-    """The default cap (2,560: the shipped think's hard answers) leaves room above it; a cap above the sliders' top
+    """The default cap (4,096: the shipped think on a long day) leaves room above it; a cap above the sliders' top
     becomes their top instead of being clipped."""
     import gradio as gr
 
@@ -113,7 +113,7 @@ def test_a_longer_cap_than_the_sliders_stays_reachable():
         return {block.elem_id: block for block in demo.blocks.values() if isinstance(block, gr.Slider)}
 
     default = sliders([])
-    assert default["tuned-tokens"].maximum == 4096 and default["tuned-tokens"].value == 2560
-    longer = sliders(["--max-new-tokens", "6000"])
-    assert longer["tuned-tokens"].maximum == 6000 and longer["tuned-tokens"].value == 6000
-    assert longer["base-tokens"].maximum == 6000
+    assert default["tuned-tokens"].maximum == 8192 and default["tuned-tokens"].value == 4096
+    longer = sliders(["--max-new-tokens", "10000"])
+    assert longer["tuned-tokens"].maximum == 10000 and longer["tuned-tokens"].value == 10000
+    assert longer["base-tokens"].maximum == 10000

@@ -195,6 +195,9 @@ def test_test_and_generated_problems():
         picker.problem("test", 100)
     with pytest.raises(SchedulerError, match="Pick a test problem"):
         picker.problem("test", None)
+    assert [split for _, split in picker.available_splits()] == ["test", "names", "names-hard"]
+    assert picker.problem("names-hard", 3) == load_problems("names-hard")[3]
+    assert all(int(label.split(": ")[1].split()[0]) >= 10 for label, _ in picker.choices("names-hard"))
     a, b = inputs.random_problem(7), inputs.random_problem(7)
     assert a == b and a not in load_problems("test")
     assert len(inputs.random_problem(7, "hard").events) >= 10

@@ -230,3 +230,21 @@ def test_several_splits_need_a_run_name_with_a_split_placeholder(tiny_llama, tmp
     assert main(["--model", str(tiny_llama), "--split", "test,hard", "--run-name", "fixed",
                  "--results-dir", str(tmp_path)]) == 2
     assert "{split}" in capsys.readouterr().err
+
+
+def test_hinted_runs_give_the_greedy_answers_of_a_plain_run(tiny_llama, tmp_path, capsys):
+    """--hint: one prompt at a time through the app's decoder, drafting from the solver's answer; the same answers
+    and token counts as the batched run, and a run made one way is not resumed the other way."""
+    common = ["--model", str(tiny_llama), "--limit", "3", "--max-new-tokens", "24", "--device", "cpu",
+              "--results-dir", str(tmp_path)]
+    assert main([*common, "--run-name", "plain"]) == 0
+    assert main([*common, "--run-name", "hinted", "--hint", "true"]) == 0
+    plain, hinted = ([json.loads(line) for line in (tmp_path / name / "samples.jsonl").read_text().splitlines()]
+                     for name in ("plain", "hinted"))
+    assert [(r["completion"], r["n_tokens"]) for r in hinted] == [(r["completion"], r["n_tokens"]) for r in plain]
+    assert json.loads((tmp_path / "hinted" / "config.json").read_text())["identity"]["hint"] is True
+    capsys.readouterr()
+    assert main([*common, "--run-name", "hinted"]) == 2  # resumed without --hint: another decoder
+    assert "other settings (hint" in capsys.readouterr().err
+    assert main([*common, "--run-name", "sampled", "--hint", "true", "--temperature", "1.0"]) == 2
+    assert "greedy answers only" in capsys.readouterr().err

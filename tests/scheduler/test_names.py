@@ -186,10 +186,22 @@ def test_hard_split_is_reproduced_byte_for_byte():
     assert text == (ROOT / "data" / "hard" / "test.jsonl").read_text(encoding="utf-8")
 
 
-def test_names_split_is_reproduced_byte_for_byte():
-    rows = generate_rows(100, seed=2026, preset="names", exclude_test=False)
+@pytest.mark.parametrize("split", ["names", "names-hard"])
+def test_names_splits_are_reproduced_byte_for_byte(split):
+    rows = generate_rows(100, seed=2026, preset=split, exclude_test=False)
     text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    assert text == (ROOT / "data" / "names" / "test.jsonl").read_text(encoding="utf-8")
+    assert text == (ROOT / "data" / split / "test.jsonl").read_text(encoding="utf-8")
+
+
+def test_the_names_hard_split_is_a_long_day_of_held_out_names_only():
+    """A person's own full day: hard sizes, and not one name from the training pool or the canonical 50."""
+    from scheduler import load_problems
+
+    problems = load_problems("names-hard")
+    held_out, seen = all_names("heldout"), all_names("train") | {n for names in event_names().values() for n in names}
+    assert all(10 <= len(p.events) <= 16 for p in problems)
+    names = {e.name for p in problems for e in p.events}
+    assert names <= held_out and not names & seen
 
 
 @pytest.mark.parametrize("preset", ["diverse", "diverse-hard"])

@@ -107,11 +107,11 @@ def test_the_card_of_a_many_stage_adapter_names_every_stage_oldest_last(tmp_path
         (tmp_path / folder / "training_summary.json").write_text(json.dumps(
             {"stage": stage, "global_step": steps, "train_wall_time_s": wall, "device": "1 x NVIDIA H100"}))
     card = write_card(str(tmp_path)).read_text()
-    assert "max_new_tokens=2560" not in card  # the summary names no dp think
+    assert "max_new_tokens=4096" not in card  # the summary names no dp think
     summary["data"] = {**summary.get("data", {}), "think_format": "dpset"}
     (tmp_path / "training_summary.json").write_text(json.dumps(summary))
     card = write_card(str(tmp_path)).read_text()
-    assert "The `dpset` think writes the whole dynamic programme" in card and "max_new_tokens=2560" in card
+    assert "The `dpset` think writes the whole dynamic programme" in card and "max_new_tokens=4096" in card
     assert ("continuing the SFT LoRA (weights sha256 `255012f7…`) whose training record is in `3-sft/` (655 steps, "
             "15.0 min on 1 x NVIDIA H100); it continued the GRPO of `2-grpo/` (28 steps, 10.3 min on 1 x NVIDIA H100), "
             "which continued the SFT of `1-sft/` (1032 steps, 15.4 min on 1 x NVIDIA H100)") in card

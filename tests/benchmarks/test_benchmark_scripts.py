@@ -142,7 +142,7 @@ def test_decode_compile_fused_norms_keep_the_models_logits():
 
 
 def test_think_lengths_counts_each_formats_examples_and_answers(tiny_llama, tmp_path):
-    """Per format: SFT examples of both sizes and the answers on the three splits; a format's answers are never
+    """Per format: SFT examples of both sizes and the answers on the four splits; a format's answers are never
     shorter than the schedule they end with, and the dp think, which writes the programme out, is the longer one."""
     out = tmp_path / "lengths.json"
     report = think_lengths.main(["--formats", "recap", "dp", "--n", "6", "--tokenizer", str(tiny_llama),
@@ -151,7 +151,10 @@ def test_think_lengths_counts_each_formats_examples_and_answers(tiny_llama, tmp_
     for think in ("recap", "dp"):
         entry = report["formats"][think]
         assert entry["sft_example"].keys() == {"canonical sizes", "hard sizes"}
-        assert entry["answer"].keys() == {"test", "hard", "names"}
+        assert entry["answer"].keys() == {"test", "hard", "names", "names-hard"}
         for figures in entry["answer"].values():
             assert 0 < figures["median"] <= figures["p95"] <= figures["max"]
     assert report["formats"]["dp"]["answer"]["hard"]["median"] > report["formats"]["recap"]["answer"]["hard"]["median"]
+    for think in ("recap", "dp"):  # a full day of held-out names asks for more than a canonical-size one
+        answers = report["formats"][think]["answer"]
+        assert answers["names-hard"]["median"] > answers["names"]["median"]

@@ -24,7 +24,7 @@ DEFAULT_PRESET = "smollm2-135m"
 BASE_MAX_NEW_TOKENS = 128
 # The tuned model's dpset think writes the whole programme: on the hard split (10-16 events) its longest answer takes
 # 2,256 tokens (results/sft-lora-dpset-n22k-g4-hard-greedy), and a full day of names in scripts that take more tokens
-# (the names-hard split) has reference answers up to 2,938 (benchmarks/results/think_lengths_s23.json); the cap only
+# (the names-hard split) has reference answers up to 3,047 (benchmarks/results/think_lengths_s23.json); the cap only
 # ends an answer that would go on.
 MAX_NEW_TOKENS = 4096
 

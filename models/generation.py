@@ -132,13 +132,17 @@ class TransformersBackend(Backend):
                 out.append(GenerationResult(text, len(ids)))
         return out
 
+    def _fast_inputs(self, messages, hint):
+        """The prompt's token ids and the hint's (None without one), as the lean decoder takes them."""
+        ids = self._encode([messages])["input_ids"][0].tolist()
+        return ids, (self.tokenizer(hint, add_special_tokens=False)["input_ids"] if hint else None)
+
     def answer(self, messages, settings, hint=None):
         """One greedy reply on a CPU through the lean decoder, drafting from ``hint`` (eval.run --hint); else
         ``generate``. The tokens are the greedy ones either way; the count includes the EOS, as ``generate``'s."""
         if self.fast is None or not settings.greedy:
             return super().answer(messages, settings, hint)
-        ids = self._encode([messages])["input_ids"][0].tolist()
-        hint_ids = self.tokenizer(hint, add_special_tokens=False)["input_ids"] if hint else None
+        ids, hint_ids = self._fast_inputs(messages, hint)
         tokens = [t for step in self.fast.decode(ids, settings.max_new_tokens, hint_ids=hint_ids) for t in step]
         text = self.tokenizer.decode([t for t in tokens if t not in self.eos_ids], skip_special_tokens=True)
         return GenerationResult(text, len(tokens))
@@ -152,8 +156,7 @@ class TransformersBackend(Backend):
 
     def _stream_fast(self, messages, settings, hint=None):
         """Greedy tokens from ``GreedyDecoder``, decoded to text as they come; closing stops it."""
-        ids = self._encode([messages])["input_ids"][0].tolist()
-        hint_ids = self.tokenizer(hint, add_special_tokens=False)["input_ids"] if hint else None
+        ids, hint_ids = self._fast_inputs(messages, hint)
         tokens: list[int] = []
         shown = ""
         for step in self.fast.decode(ids, settings.max_new_tokens, hint_ids=hint_ids):
